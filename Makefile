@@ -1,0 +1,35 @@
+# Two commands matter: `make demo` and `make test`. Each sets up what it needs first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export HF_HUB_OFFLINE := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(STAMP)
+
+# Re-install only when the dependency list changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	@mkdir -p out
+	$(VENV)/bin/avatar render examples/founder_update.txt --photo examples/selfie.png --out out/demo.mp4
+
+test: setup
+	$(PY) -m pytest -q -ra
+
+bench: setup
+	$(PY) benchmarks/bench_render.py
+
+lint: setup
+	$(VENV)/bin/ruff check pipeline tests benchmarks
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

@@ -1,0 +1,184 @@
+"""The public Python API: `render(...)` runs every stage of DESIGN.md in order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config import RenderConfig
+from pipeline.errors import InputError, ScriptError
+from pipeline.progress import Progress
+from pipeline.types import PhotoIssue, Speech, Timing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RenderResult:
+    video_path: Path
+    srt_path: Path | None
+    vtt_path: Path | None
+    duration_s: float
+    n_frames: int
+    fps: float
+    timing: Timing
+    warnings: list[PhotoIssue] = field(default_factory=list)
+    stage_s: dict[str, float] = field(default_factory=dict)  # wall time per stage
+
+
+@contextmanager
+def _timed(stage_s: dict[str, float], name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stage_s[name] = stage_s.get(name, 0.0) + time.perf_counter() - start
+
+
+def read_script(path: str | os.PathLike) -> str:
+    """The text of a script file, with a clear error for the usual mistakes."""
+    p = Path(path)
+    if not p.exists():
+        raise ScriptError(f"Script file not found: {p}. Check the path, or pass the text with --text.")
+    if p.is_dir():
+        raise ScriptError(f"{p} is a folder, not a script. Pass a .txt file with the words to speak.")
+    raw = p.read_bytes()
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ScriptError(
+        f"{p} is not a text file (it is not UTF-8 text). Save the script as plain UTF-8 text."
+    )
+
+
+def frame_count(duration_s: float, fps: float) -> int:
+    """Frames in a clip: the same rounding rule as the mouth and motion tracks."""
+    return max(1, int(round(duration_s * fps)))
+
+
+def fit_audio(speech: Speech, n_frames: int, fps: float) -> np.ndarray:
+    """Pad or trim the audio to exactly n_frames/fps so audio and video end together."""
+    n_samples = int(round(n_frames / fps * speech.sample_rate_hz))
+    audio = speech.audio[:n_samples]
+    if len(audio) < n_samples:
+        audio = np.pad(audio, (0, n_samples - len(audio)))
+    return audio.astype(np.float32)
+
+
+def _sidecar_paths(out: Path) -> tuple[Path, Path]:
+    return out.with_suffix(".srt"), out.with_suffix(".vtt")
+
+
+def render(
+    photo: str | os.PathLike | np.ndarray,
+    out: str | os.PathLike,
+    *,
+    script: str | None = None,
+    audio: str | os.PathLike | None = None,
+    config: RenderConfig | None = None,
+    progress: Progress | None = None,
+) -> RenderResult:
+    """Render a talking video of the face in `photo` saying `script` (or the `audio` recording).
+
+    With `audio`, `script` is optional: it is the transcript and keeps captions exact.
+    Raises an `InputError` subclass for input that cannot be used; nothing is written then.
+    """
+    # Stages import lazily so `avatar --help` and `avatar check` stay fast.
+    from pipeline import face, motion, mouth, speech, text, timing
+    from pipeline.render import frames
+    from pipeline.video import captions, encode
+    from pipeline.video.layout import plan_layout
+
+    config = (config or RenderConfig()).validate()
+    progress = progress or Progress(quiet=config.quiet)
+    out = Path(out)
+    if out.suffix.lower() != ".mp4":
+        raise InputError(f"Output {out} must end in .mp4 (for example --out video.mp4).")
+    if script is None and audio is None:
+        raise ScriptError("Nothing to say: give a script file, --text \"...\", or --audio NARRATION.wav.")
+    encode.check_writable(out)
+
+    stage_s: dict[str, float] = {}
+    # Cheap checks first, so bad input fails before any slow work.
+    with _timed(stage_s, "text"):
+        sentences = text.prepare_script(script, max_chars=config.max_script_chars) if script else None
+    with _timed(stage_s, "face"):
+        portrait = face.analyze(photo, face_index=config.face_index)
+
+    with _timed(stage_s, "speech"):
+        if audio is not None:
+            spoken = speech.load_audio(audio)
+        else:
+            voice = speech.load_voice(config.voice)
+            spoken = speech.synthesize(sentences, voice, progress=progress)
+    script_words = [w for s in sentences for w in text.words_of(s)] if sentences else None
+    with _timed(stage_s, "timing"):
+        times = timing.align(spoken, script_words, progress=progress)
+
+    fps = config.video.fps
+    n_frames = frame_count(spoken.duration_s, fps)
+    duration_s = n_frames / fps
+    tracks_start = time.perf_counter()
+    if config.mouth == "envelope":
+        mouth_track = mouth.from_envelope(spoken.audio, spoken.sample_rate_hz, duration_s, fps)
+    else:
+        mouth_track = mouth.track(times.phones, duration_s, fps)
+    motion_track = motion.idle(
+        duration_s, fps, seed=config.motion.seed, words=times.words,
+        sentences=times.sentences, style=config.motion.style,
+    )
+    width_px, height_px = config.video.size_px
+    layout = plan_layout(portrait, width_px, height_px)
+    stage_s["tracks+layout"] = time.perf_counter() - tracks_start
+
+    srt_path, vtt_path = _sidecar_paths(out)
+    # The work folder sits beside the output so the final moves are renames on one file system.
+    with tempfile.TemporaryDirectory(prefix=".avatar-", dir=out.parent) as work:
+        work_dir = Path(work)
+        wav_path = work_dir / "speech.wav"
+        speech.save_wav(Speech(fit_audio(spoken, n_frames, fps), spoken.sample_rate_hz), wav_path)
+        phrases = captions.phrases(
+            times.words, min_words=config.captions.min_words, max_words=config.captions.max_words
+        )
+        ass_path = None
+        if config.captions.enabled and phrases:
+            ass_path = work_dir / "captions.ass"
+            captions.write_ass(phrases, ass_path, width_px, height_px, layout.caption_box_px)
+        # Sidecars are written in the work folder and moved beside the video only after it is done.
+        if config.captions.sidecars:
+            captions.write_srt(phrases, work_dir / "captions.srt")
+            captions.write_vtt(phrases, work_dir / "captions.vtt")
+
+        frame_iter = progress.iterate(
+            frames(portrait, layout, mouth_track, motion_track), desc="render",
+            total=n_frames, unit="frame",
+        )
+        with _timed(stage_s, "render+encode"):
+            encode.encode(
+                frame_iter, n_frames, wav_path, out, fps=fps, width_px=width_px,
+                height_px=height_px, ass_path=ass_path, crf=config.video.crf,
+                preset=config.video.preset,
+            )
+        if config.captions.sidecars:
+            os.replace(work_dir / "captions.srt", srt_path)
+            os.replace(work_dir / "captions.vtt", vtt_path)
+    return RenderResult(
+        video_path=out,
+        srt_path=srt_path if config.captions.sidecars else None,
+        vtt_path=vtt_path if config.captions.sidecars else None,
+        duration_s=duration_s,
+        n_frames=n_frames,
+        fps=fps,
+        timing=times,
+        warnings=portrait.report.warnings,
+        stage_s=stage_s,
+    )

@@ -1,0 +1,146 @@
+"""The `avatar` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from pipeline.config import (
+    ASPECT_SIZES_PX,
+    DEFAULT_ASPECT,
+    DEFAULT_FPS,
+    MOUTH_DRIVERS,
+    PRESETS,
+    STYLES,
+    CaptionConfig,
+    MotionConfig,
+    RenderConfig,
+    VideoConfig,
+)
+from pipeline.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, InputError
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avatar",
+        description="Turn a script and one selfie into a captioned talking video, offline.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("render", help="render a talking video")
+    r.add_argument("script", nargs="?", help="text file with the words to speak")
+    r.add_argument("--text", help="the words to speak, instead of a script file")
+    r.add_argument("--audio", help="your own narration recording (wav, flac, mp3, ...) instead of TTS;"
+                   " a script, if given, is its transcript")
+    r.add_argument("--photo", required=True, help="a photo of one face, looking at the camera")
+    r.add_argument("--out", required=True, help="output video, .mp4 (.srt and .vtt are written beside it)")
+    r.add_argument("--voice", default="joe", help="voice profile name or file (see `avatar voices list`)")
+    r.add_argument("--aspect", default=DEFAULT_ASPECT, choices=list(ASPECT_SIZES_PX))
+    r.add_argument("--fps", type=float, default=DEFAULT_FPS)
+    r.add_argument("--seed", type=int, default=0, help="seed for blinks and head motion")
+    r.add_argument("--style", default="natural", choices=STYLES)
+    r.add_argument("--mouth", default="rules", choices=MOUTH_DRIVERS)
+    r.add_argument("--face", type=int, default=None,
+                   help="which face to animate when the photo has several (0 = largest)")
+    r.add_argument("--preset", default="default", choices=list(PRESETS),
+                   help="encoding preset: draft (fast), default, quality")
+    r.add_argument("--no-captions", action="store_true", help="do not burn captions into the video")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    c = sub.add_parser("check", help="check whether a photo can be animated, and why not")
+    c.add_argument("photo")
+    c.add_argument("--face", type=int, default=None)
+
+    v = sub.add_parser("voices", help="list the available voices")
+    v.add_argument("action", choices=["list"], nargs="?", default="list")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> RenderConfig:
+    base = PRESETS[args.preset]
+    return RenderConfig(
+        voice=args.voice,
+        face_index=args.face,
+        mouth=args.mouth,
+        video=VideoConfig(aspect=args.aspect, fps=args.fps, crf=base.video.crf,
+                          preset=base.video.preset),
+        captions=CaptionConfig(enabled=not args.no_captions),
+        motion=MotionConfig(style=args.style, seed=args.seed),
+        quiet=args.quiet,
+    )
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from pipeline.api import read_script, render
+    from pipeline.progress import Progress
+
+    if args.script and args.text:
+        raise InputError("Give either a script file or --text, not both.")
+    script = args.text if args.text is not None else (read_script(args.script) if args.script else None)
+    if script is None and args.audio is None:
+        raise InputError(
+            "Nothing to say. Give a script file (avatar render script.txt ...), "
+            "--text \"...\", or --audio narration.wav."
+        )
+    config = _config_from_args(args)
+    result = render(args.photo, args.out, script=script, audio=args.audio, config=config,
+                    progress=Progress(quiet=args.quiet))
+    for issue in result.warnings:
+        print(f"warning: {issue.message}", file=sys.stderr)
+    if not args.quiet:
+        extra = ""
+        if result.srt_path:
+            extra = f" (+ {result.srt_path.name}, {result.vtt_path.name})"
+        print(f"wrote {result.video_path}{extra}: {result.duration_s:.1f} s, "
+              f"{result.n_frames} frames at {result.fps:g} fps")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.face import check, format_report
+
+    report = check(args.photo, face_index=args.face)
+    print(format_report(report))
+    return EXIT_OK if report.ok else EXIT_BAD_INPUT
+
+
+def _cmd_voices(args: argparse.Namespace) -> int:
+    from pipeline.speech import list_voices
+
+    for profile in list_voices():
+        print(f"{profile.name:<12} {profile.engine:<6} {profile.description}")
+    return EXIT_OK
+
+
+def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # A kill (SIGTERM) cleans up like Ctrl-C: no half-written output either way.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    commands = {"render": _cmd_render, "check": _cmd_check, "voices": _cmd_voices}
+    try:
+        return commands[args.command](args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: stopped, and no output was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug, not a problem with your input. Re-run with --debug for details "
+              "and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""One config tree for a render, with presets. Every knob the CLI offers lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pipeline.errors import InputError
+
+# Output sizes per aspect ratio: the long side is 1920 or the short side 1080, as social platforms expect.
+ASPECT_SIZES_PX: dict[str, tuple[int, int]] = {
+    "9:16": (1080, 1920),
+    "1:1": (1080, 1080),
+    "4:5": (1080, 1350),
+    "16:9": (1920, 1080),
+}
+DEFAULT_ASPECT = "9:16"
+DEFAULT_FPS = 30.0
+MIN_FPS, MAX_FPS = 10.0, 60.0
+STYLES = ("calm", "natural", "expressive")
+MOUTH_DRIVERS = ("rules", "envelope")
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    aspect: str = DEFAULT_ASPECT
+    fps: float = DEFAULT_FPS
+    crf: int = 20                 # x264 quality; 18-23 is visually clean for talking heads
+    preset: str = "veryfast"      # x264 speed/size trade-off; encoding is the floor of our speed
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        return ASPECT_SIZES_PX[self.aspect]
+
+
+@dataclass(frozen=True)
+class CaptionConfig:
+    enabled: bool = True
+    min_words: int = 2
+    max_words: int = 6
+    sidecars: bool = True         # write .srt and .vtt beside the video
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    style: str = "natural"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    voice: str = "joe"
+    face_index: int | None = None  # which face when the photo has several (largest first)
+    mouth: str = "rules"
+    video: VideoConfig = field(default_factory=VideoConfig)
+    captions: CaptionConfig = field(default_factory=CaptionConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    max_script_chars: int = 200_000  # about 2.5 hours of speech
+    quiet: bool = False
+
+    def validate(self) -> RenderConfig:
+        if self.video.aspect not in ASPECT_SIZES_PX:
+            raise InputError(
+                f"Unknown aspect ratio {self.video.aspect!r}. "
+                f"Use one of: {', '.join(ASPECT_SIZES_PX)}."
+            )
+        if not (MIN_FPS <= self.video.fps <= MAX_FPS):
+            raise InputError(
+                f"Frame rate {self.video.fps:g} is out of range. Use --fps between "
+                f"{MIN_FPS:g} and {MAX_FPS:g} (30 is standard for social video)."
+            )
+        if self.motion.style not in STYLES:
+            raise InputError(
+                f"Unknown style {self.motion.style!r}. Use one of: {', '.join(STYLES)}."
+            )
+        if self.mouth not in MOUTH_DRIVERS:
+            raise InputError(
+                f"Unknown mouth driver {self.mouth!r}. Use one of: {', '.join(MOUTH_DRIVERS)}."
+            )
+        return self
+
+
+PRESETS: dict[str, RenderConfig] = {
+    "default": RenderConfig(),
+    # Quick drafts: faster x264 preset, slightly lower quality.
+    "draft": RenderConfig(video=VideoConfig(crf=26, preset="ultrafast")),
+    # Final exports: slower preset, higher quality.
+    "quality": RenderConfig(video=VideoConfig(crf=18, preset="medium")),
+}
+
+
+def preset(name: str, **overrides) -> RenderConfig:
+    """A preset with top-level fields replaced, e.g. preset("draft", voice="joe")."""
+    if name not in PRESETS:
+        raise InputError(f"Unknown preset {name!r}. Use one of: {', '.join(PRESETS)}.")
+    return replace(PRESETS[name], **overrides)
