@@ -1,0 +1,49 @@
+"""Small shared pieces: the frame grid, easing curves, speech pauses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.types import Word
+
+PAUSE_S = 0.3                 # a gap between words at least this long is a pause
+
+
+def frame_count(duration_s: float, fps: float) -> int:
+    """Frames in a clip: int(round(duration_s * fps)), the compositor's rule."""
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    return max(0, int(round(duration_s * fps)))
+
+
+def frame_centres_s(n_frames: int, fps: float) -> np.ndarray:
+    """Frame i covers [i/fps, (i+1)/fps) and is sampled at its centre."""
+    return (np.arange(n_frames, dtype=np.float64) + 0.5) / fps
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def bump(t: np.ndarray, start_s: float, rise_s: float, hold_s: float, fall_s: float) -> np.ndarray:
+    """0 -> 1 over rise_s, held for hold_s, 1 -> 0 over fall_s, eased at both ends."""
+    up = smoothstep((t - start_s) / max(rise_s, 1e-6))
+    down = smoothstep((t - start_s - rise_s - hold_s) / max(fall_s, 1e-6))
+    return up * (1.0 - down)
+
+
+def pauses(words: list[Word] | None, duration_s: float) -> list[tuple[float, float]]:
+    """Silent spans (start_s, end_s) of at least PAUSE_S: before, between and after words."""
+    if not words:
+        return []
+    spans = sorted((w.start_s, w.end_s) for w in words)
+    out = []
+    cursor = 0.0
+    for start, end in spans:
+        if start - cursor >= PAUSE_S:
+            out.append((cursor, start))
+        cursor = max(cursor, end)
+    if duration_s - cursor >= PAUSE_S:
+        out.append((cursor, duration_s))
+    return out
