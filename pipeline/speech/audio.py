@@ -1,0 +1,84 @@
+"""Narration audio in (any format ffmpeg decodes) and WAV out."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import AudioError
+from pipeline.types import Speech
+
+SAMPLE_RATE_HZ = 22050        # the same rate as Piper's voices, so every Speech is alike
+MIN_DURATION_S = 0.3
+MAX_DURATION_S = 2 * 60 * 60
+SILENT_PEAK_DBFS = -50.0      # below this the recording holds nothing audible
+SILENT_RMS_DBFS = -65.0
+
+
+def _ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _dbfs(value: float) -> float:
+    return 20.0 * np.log10(max(value, 1e-10))
+
+
+def load_audio(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> Speech:
+    """Decode an audio (or video) file to mono float32 at 22050 Hz, refusing unusable input."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"Audio file not found: {path}. Check the path and the file name.")
+    if path.stat().st_size == 0:
+        raise AudioError(f"Audio file {path} is empty (0 bytes). Record or export the narration again.")
+    # Decode at most a second past the limit: a ten-hour file must not be read into memory.
+    command = [
+        _ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-t", f"{max_duration_s + 1:.3f}",
+        "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ), "-f", "f32le", "pipe:1",
+    ]
+    result = subprocess.run(command, capture_output=True, check=False)
+    audio = np.frombuffer(result.stdout, dtype=np.float32)
+    if result.returncode != 0 or audio.size == 0:
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else "no audio stream"
+        raise AudioError(
+            f"Cannot read {path} as audio ({reason}). The file is damaged or not an audio file: "
+            "export the narration again as WAV, FLAC, MP3 or M4A."
+        )
+    audio = np.clip(audio, -1.0, 1.0).copy()
+    duration_s = audio.size / SAMPLE_RATE_HZ
+    if duration_s > max_duration_s:
+        raise AudioError(
+            f"{path} is longer than the limit of {max_duration_s / 3600:g} hours. "
+            "Split the narration into several files and make one video from each."
+        )
+    if duration_s < MIN_DURATION_S:
+        raise AudioError(
+            f"{path} is only {duration_s:.2f} s long; at least {MIN_DURATION_S} s of speech is needed. "
+            "Use a longer recording."
+        )
+    peak_dbfs = _dbfs(float(np.max(np.abs(audio))))
+    rms_dbfs = _dbfs(float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))))
+    if peak_dbfs < SILENT_PEAK_DBFS or rms_dbfs < SILENT_RMS_DBFS:
+        raise AudioError(
+            f"{path} is silent (peak {peak_dbfs:.0f} dBFS, average {rms_dbfs:.0f} dBFS). Check that the "
+            "microphone was on and not muted, then record again, or raise the level before exporting."
+        )
+    return Speech(audio=audio, sample_rate_hz=SAMPLE_RATE_HZ)
+
+
+def save_wav(speech: Speech, path: str | Path) -> Path:
+    """16-bit PCM mono WAV."""
+    path = Path(path)
+    pcm = np.clip(np.asarray(speech.audio, dtype=np.float32), -1.0, 1.0)
+    pcm16 = np.round(pcm * 32767.0).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(int(speech.sample_rate_hz))
+        wav.writeframes(pcm16.tobytes())
+    return path

@@ -1,0 +1,61 @@
+"""Script text -> normalized sentences: the exact words that are spoken and captioned."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.errors import ScriptError
+from pipeline.text.markup import strip_markup
+from pipeline.text.normalize import normalize
+from pipeline.text.sentences import split_long, split_sentences
+
+__all__ = ["normalize", "prepare_script", "split_sentences", "words_of"]
+
+DEFAULT_MAX_CHARS = 200_000
+SPEAKABLE = re.compile(r"[^\W_]")  # a letter or digit in any script
+SENTENCE_END = (".", "!", "?")
+
+
+def words_of(sentence: str) -> list[str]:
+    """The caption words of a normalized sentence, in order.
+
+    Words keep the punctuation attached to them ("world," "Hello."), as captions show it;
+    tokens with no letter or digit (a stray dash) are not words and are left out.
+    """
+    return [token for token in sentence.split() if SPEAKABLE.search(token)]
+
+
+def _finish(sentence: str) -> str:
+    """A sentence ends with . ! or ?, which gives Piper a falling (or rising) final intonation."""
+    sentence = sentence.rstrip(",;: ")
+    return sentence if sentence.endswith(SENTENCE_END) else sentence + "."
+
+
+def prepare_script(raw: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """The script as a list of normalized sentences, ready for speech and captions.
+
+    Raises ScriptError when the script is empty, has nothing speakable, or is too long.
+    """
+    if raw is None or not raw.strip():
+        raise ScriptError(
+            "The script is empty. Write the words to speak in the script file "
+            "(plain UTF-8 text), or pass them with --text \"...\"."
+        )
+    if len(raw) > max_chars:
+        raise ScriptError(
+            f"The script is {len(raw):,} characters long; the limit is {max_chars:,} for one video. "
+            "Split it into several scripts (one video each, for example one per lesson) and render them "
+            "with the batch command, or raise the limit in the config."
+        )
+    sentences = []
+    for paragraph in strip_markup(raw).split("\n\n"):
+        for sentence in split_sentences(paragraph):
+            spoken = normalize(sentence)
+            if SPEAKABLE.search(spoken):
+                sentences.extend(_finish(piece) for piece in split_long(spoken))
+    if not sentences:
+        raise ScriptError(
+            "The script has nothing that can be spoken: it contains only emoji, symbols, markup or "
+            "punctuation. Write the words to say as ordinary text."
+        )
+    return sentences
