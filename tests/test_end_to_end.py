@@ -135,6 +135,7 @@ def test_narration_audio_square_without_captions(tmp_path):
 
 @pytest.mark.parametrize("name", [
     "facerec_obama_partial_face2.jpg",
+    "facerec_two_people.jpg",
     "insightface_Tom_Hanks_112px.png",
     "insightface_t1_group6.jpg",
     "liveportrait_s41_cat.jpg",

@@ -81,17 +81,18 @@ def test_dark_and_blurry_faces(astronaut):
 
 
 def test_two_faces_warn_and_face_index_picks(astronaut):
-    big = astronaut
-    small = cv2.resize(astronaut, (440, 440), interpolation=cv2.INTER_AREA)
-    pair = np.full((512, 952, 3), 255, np.uint8)
-    pair[:, :512] = big
-    pair[36:476, 512:952] = small
+    # The second face is much smaller, so the larger one is clearly the subject.
+    big = cv2.resize(astronaut, (800, 800), interpolation=cv2.INTER_CUBIC)
+    small = cv2.resize(astronaut, (420, 420), interpolation=cv2.INTER_AREA)
+    pair = np.full((800, 1220, 3), 255, np.uint8)
+    pair[:, :800] = big
+    pair[190:610, 800:1220] = small
     r = check(pair)
     assert r.ok and r.faces_found == 2 and "several_faces" in codes(r)
     assert "--face" in [i for i in r.issues if i.code == "several_faces"][0].message
     other = analyze(pair, face_index=1)
     assert other.report.face_px < r.face_px
-    assert other.landmarks_px[:, 0].min() > 512
+    assert other.landmarks_px[:, 0].min() > 800
     bad = check(pair, face_index=5)
     assert not bad.ok and "face_index" in codes(bad) and "2 faces" in bad.errors[0].message
     with pytest.raises(PhotoError):
@@ -142,6 +143,7 @@ BAD = {
     "facerec_obama_partial_face2.jpg": "cut_off",
     "insightface_Tom_Hanks_112px.png": "too_small",
     "insightface_t1_group6.jpg": "group_photo",
+    "facerec_two_people.jpg": "group_photo",
     "liveportrait_s41_cat.jpg": "no_face",
     "whisper_approach_diagram_noface.png": "no_face",
 }
@@ -157,11 +159,14 @@ def test_bad_photos_are_rejected(name):
 
 
 @needs_eval
-def test_two_people_warns_and_uses_largest():
-    p = analyze(EVAL / "bad" / "facerec_two_people.jpg")
-    assert p.report.faces_found == 2 and "several_faces" in codes(p.report)
+def test_two_people_of_similar_size_need_face_index():
+    with pytest.raises(PhotoError) as e:
+        analyze(EVAL / "bad" / "facerec_two_people.jpg")
+    assert "--face" in str(e.value)
+    first = analyze(EVAL / "bad" / "facerec_two_people.jpg", face_index=0)
+    assert first.report.faces_found == 2 and "several_faces" in codes(first.report)
     other = analyze(EVAL / "bad" / "facerec_two_people.jpg", face_index=1)
-    assert abs(other.landmarks_px[:, 0].mean() - p.landmarks_px[:, 0].mean()) > 300
+    assert abs(other.landmarks_px[:, 0].mean() - first.landmarks_px[:, 0].mean()) > 300
 
 
 @needs_eval

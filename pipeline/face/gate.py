@@ -37,7 +37,9 @@ DARK_ERROR, DARK_WARN = 35.0, 70.0          # mean face luma, 0..255
 BRIGHT_WARN, BRIGHT_ERROR = 200.0, 235.0
 CLIPPED_WARN, CLIPPED_ERROR = 0.2, 0.6      # share of the face blown to white
 BLURRY_WARN = 40.0                          # Laplacian variance, face at 256 px
-GROUP_FACES = 3             # this many faces of similar size: a group photo
+# Two or more faces of similar size: we cannot know who should speak, so ask (../shared/eval/bad
+# holds a two-people photo that must be refused); one clearly larger face is used with a warning.
+GROUP_FACES = 2
 DOMINANT_RATIO = 1.5        # a face this much wider than the next is clearly the subject
 
 
@@ -97,7 +99,7 @@ def gate(name: str, image: np.ndarray, faces: list[Face], face_index: int | None
         if group:
             issues.append(_issue(
                 "group_photo",
-                f"{name} is a group photo: {n} faces of similar size ({widths}), so it is not "
+                f"{name} shows {n} faces of similar size ({widths}), so it is not "
                 f"clear who should speak. Crop the photo to one person, or pick a face with "
                 f"--face N (0 = largest).", "error"))
         else:
