@@ -1,0 +1,302 @@
+"""Per-frame rendering: one backward remap of a head ROI plus painted mouth and lids.
+
+Everything that depends only on the photo is computed once in `Renderer.__init__`:
+landmarks in frame px, the head ROI, one coarse displacement field per control, the
+head-motion fields (weighted by a soft head mask), and colours sampled from the photo.
+Per frame the fields are summed, inverted on the coarse grid, upsampled, and the ROI
+is remapped from the still background; outside the ROI the frame is the background.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from pipeline.face import landmarks as lm
+from pipeline.render import eyes, field, mouth, rig
+from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
+
+GRID_STEP_PX = 4              # coarse field resolution (frame px per cell)
+ROI_MARGIN_X_FACE = 0.5       # ROI beyond the face oval, in face widths, each side
+ROI_MARGIN_TOP_FACE = 0.6     # above the forehead landmark (hair)
+ROI_MARGIN_BOTTOM_FACE = 0.45  # below the chin (neck)
+YAW_PIVOT_DEPTH_FACE = 0.55   # the head turns about an axis this far behind the face plane
+ROLL_PIVOT_BELOW_CHIN_FACE = 0.25
+HEAD_MASK_FEATHER_FACE = 0.08
+NECK_FADE_FACE = 0.35         # head motion fades out over this much neck below the chin
+SEGMENT_THRESHOLD = 0.5
+MOUTH_BOX_PAD_E = 0.12        # mouth box beyond the outer lips, in eye distances
+PHOTO_TEETH_APERTURE = 0.05   # photo mouths open wider than this show their own teeth
+HEAD_CHANNELS = ("head_yaw_deg", "head_pitch_deg", "head_roll_deg", "head_dx", "head_dy")
+
+
+class Renderer:
+    """Precomputation for one portrait in one layout; `render_frame` is cheap and stateless."""
+
+    def __init__(self, portrait: Portrait, layout: Layout,
+                 mouth_names: tuple[str, ...] = ARTICULATION, motion_names: tuple[str, ...] = MOTION):
+        self.background = np.ascontiguousarray(layout.background)
+        height, width = self.background.shape[:2]
+        a = np.asarray(layout.photo_to_frame, dtype=np.float64)
+        lms = np.asarray(portrait.landmarks_px, dtype=np.float64)
+        pts = lms[:, :2] @ a[:, :2].T + a[:, 2]
+        scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
+        depth = -lms[:, 2] * scale                       # toward the camera, frame px
+        self.points = pts
+        oval = pts[list(lm.FACE_OVAL)]
+        face_w = float(oval[:, 0].max() - oval[:, 0].min())
+        self.face_px = face_w
+
+        x0 = int(np.floor(oval[:, 0].min() - ROI_MARGIN_X_FACE * face_w))
+        x1 = int(np.ceil(oval[:, 0].max() + ROI_MARGIN_X_FACE * face_w))
+        y0 = int(np.floor(oval[:, 1].min() - ROI_MARGIN_TOP_FACE * face_w))
+        y1 = int(np.ceil(oval[:, 1].max() + ROI_MARGIN_BOTTOM_FACE * face_w))
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, width), min(y1, height)
+        self.roi = (x0, y0, x1, y1)
+        self.grid = field.make_grid(x0, y0, x1 - x0, y1 - y0, GRID_STEP_PX)
+
+        self.rig = rig.build_rig(pts)
+        self.controls = rig.CONTROLS
+        self._mouth_index = {n: mouth_names.index(n) for n in self.controls if n in mouth_names}
+        self._motion_index = {n: motion_names.index(n) for n in (*self.controls, *HEAD_CHANNELS)
+                              if n in motion_names}
+        self._teeth_i = mouth_names.index("teeth_show") if "teeth_show" in mouth_names else None
+        self._tongue_i = mouth_names.index("tongue_show") if "tongue_show" in mouth_names else None
+        self._blink_i = motion_names.index("blink") if "blink" in motion_names else None
+
+        # Control fields: the face above the mouth line and below it are interpolated
+        # separately (each smooth), and joined along the line per output pixel.
+        disp = np.stack([self.rig.displacements[n] for n in self.controls], 1)  # [478, K, 2]
+        oval_depth = np.median(depth[list(lm.FACE_OVAL)])
+        values = np.concatenate([disp.reshape(len(pts), -1), depth[:, None] - oval_depth], axis=1)
+        anchors = field.border_anchors(self.grid)
+        radius = field.KERNEL_RADIUS_FACE * face_w
+        keep_upper = np.ones(len(pts), bool)
+        keep_upper[list(lm.LOWER_INNER_LIP[1:-1])] = False
+        keep_lower = np.ones(len(pts), bool)
+        keep_lower[list(lm.UPPER_INNER_LIP[1:-1])] = False
+        # Whatever lies between the photo's own lips (teeth, when it smiles) moves with the
+        # lip on its side: the mouth line itself takes each side's inner-lip motion.
+        mid = 0.5 * (pts[list(lm.UPPER_INNER_LIP[1:-1])] + pts[list(lm.LOWER_INNER_LIP[1:-1])])
+        pts_aug = np.concatenate([pts, mid])
+        keep_upper = np.concatenate([keep_upper, np.ones(len(mid), bool)])
+        keep_lower = np.concatenate([keep_lower, np.ones(len(mid), bool)])
+        values_up = np.concatenate([values, values[list(lm.UPPER_INNER_LIP[1:-1])]])
+        values_lo = np.concatenate([values, values[list(lm.LOWER_INNER_LIP[1:-1])]])[:, :-1]
+        upper = field.interpolate(pts_aug, values_up, anchors, keep_upper, self.grid, radius)
+        lower = field.interpolate(pts_aug, values_lo, anchors, keep_lower, self.grid, radius)
+        gh, gw = self.grid.shape
+        k = len(self.controls)
+        self.upper_fields = np.ascontiguousarray(upper[..., :-1].reshape(gh, gw, k, 2).transpose(2, 0, 1, 3))
+        self.lower_fields = np.ascontiguousarray(lower.reshape(gh, gw, k, 2).transpose(2, 0, 1, 3))
+        self.below = field.lower_weight(self.grid, pts)               # [gh, gw], 1 on the jaw side
+        depth_grid = upper[..., -1]
+
+        head_mask = _head_mask(self.background, self.roi, self.grid, pts, face_w)
+        self.head_mask = head_mask
+        self.head_fields, self.head_point_disp = _head_fields(
+            self.grid, head_mask, depth_grid, pts, depth - np.median(depth[list(lm.FACE_OVAL)]), face_w)
+
+        self.mouth_colors = mouth.sample_colors(self.background, pts)
+        self._mouth_line = 0.5 * (pts[list(lm.UPPER_INNER_LIP)] + pts[list(lm.LOWER_INNER_LIP)])
+        # A photo that already shows its teeth keeps them: paint cavity only, no teeth.
+        self._draw_teeth = lm.mouth_aperture(pts) <= PHOTO_TEETH_APERTURE
+        self.lid_colors = eyes.sample_lids(self.background, pts)
+
+        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        self._map_x, self._map_y = gx, gy
+
+    def control_values(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
+        v = np.zeros(len(self.controls), np.float32)
+        for k, name in enumerate(self.controls):
+            if name in self._mouth_index:
+                v[k] = mouth_values[self._mouth_index[name]]
+            elif name in self._motion_index:
+                v[k] = motion_values[self._motion_index[name]]
+        return v
+
+    def head_values(self, motion_values: np.ndarray) -> np.ndarray:
+        return np.array([motion_values[self._motion_index[n]] if n in self._motion_index else 0.0
+                         for n in HEAD_CHANNELS], np.float32)
+
+    def warped_points(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
+        """Landmark positions (frame px) after the warp for these values."""
+        v = self.control_values(mouth_values, motion_values)
+        h = self.head_values(motion_values)
+        disp = np.zeros_like(self.points)
+        for k, name in enumerate(self.controls):
+            if v[k] != 0:
+                disp += v[k] * self.rig.displacements[name]
+        for j in range(len(HEAD_CHANNELS)):
+            if h[j] != 0:
+                disp += h[j] * self.head_point_disp[j]
+        return self.points + disp
+
+    def render_frame(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
+        mouth_values = np.asarray(mouth_values, np.float32)
+        motion_values = np.asarray(motion_values, np.float32)
+        v = self.control_values(mouth_values, motion_values)
+        h = self.head_values(motion_values)
+        frame = self.background.copy()
+        active = np.flatnonzero(np.abs(v) > 1e-4)
+        active_head = np.flatnonzero(np.abs(h) > 1e-4)
+        if len(active) == 0 and len(active_head) == 0:
+            return frame
+        points = self.warped_points(mouth_values, motion_values)
+        head = np.zeros((*self.grid.shape, 2), np.float32)
+        for j in active_head:
+            head += h[j] * self.head_fields[j]
+        fwd_up, fwd_lo = head.copy(), head
+        for k in active:
+            fwd_up += v[k] * self.upper_fields[k]
+            fwd_lo = fwd_lo + v[k] * self.lower_fields[k]
+        back_up = field.invert(fwd_up, self.grid)
+        back_lo = field.invert(fwd_lo, self.grid)
+        below = self.below[..., None]
+        back = back_up + below * (back_lo - back_up)
+        x0, y0, x1, y1 = self.roi
+        back_full = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        map_x = self._map_x - back_full[..., 0]
+        map_y = self._map_y - back_full[..., 1]
+        roi = cv2.remap(self.background, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+        # Around the mouth, the two sides meet exactly at the moved mouth line.
+        moved = points - self.points
+        upper = self._mouth_line + moved[list(lm.UPPER_INNER_LIP)]
+        lower = self._mouth_line + moved[list(lm.LOWER_INNER_LIP)]
+        self._redraw_mouth(roi, points, upper, lower, back_up, back_lo)
+
+        teeth = float(mouth_values[self._teeth_i]) if self._teeth_i is not None else 0.5
+        tongue = float(mouth_values[self._tongue_i]) if self._tongue_i is not None else 0.0
+        # The opening is what the warp tore apart along the mouth line: the line carried
+        # by the upper lip's motion above, by the lower lip's below. In a photo with parted
+        # lips its own teeth stay with their lips; only the new gap is painted.
+        mouth.paint_mouth(roi, (x0, y0), upper, lower, self.mouth_colors, self.rig.eye_px,
+                          teeth, tongue, draw_teeth=self._draw_teeth)
+        blink = float(motion_values[self._blink_i]) if self._blink_i is not None else 0.0
+        eyes.paint_lids(roi, (x0, y0), points, self.lid_colors, blink, self.rig.eye_px)
+        frame[y0:y1, x0:x1] = roi
+        return frame
+
+    def _redraw_mouth(self, roi: np.ndarray, points: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+                      back_up: np.ndarray, back_lo: np.ndarray) -> None:
+        """Re-sample the mouth box choosing the upper or lower field by the moved mouth line."""
+        rx0, ry0, rx1, ry1 = self.roi
+        lips = points[list(lm.OUTER_LIPS)]
+        pad = MOUTH_BOX_PAD_E * self.rig.eye_px
+        bx0 = max(int(np.floor(lips[:, 0].min() - pad)), rx0)
+        bx1 = min(int(np.ceil(lips[:, 0].max() + pad)), rx1)
+        by0 = max(int(np.floor(lips[:, 1].min() - pad)), ry0)
+        by1 = min(int(np.ceil(lips[:, 1].max() + pad)), ry1)
+        if bx1 - bx0 < 2 or by1 - by0 < 2:
+            return
+        g = self.grid
+        # Grid-cell coordinates of the box pixels, to upsample just this part of the fields.
+        cx = ((np.arange(bx0, bx1) - g.xs[0]) / (g.xs[1] - g.xs[0])).astype(np.float32)
+        cy = ((np.arange(by0, by1) - g.ys[0]) / (g.ys[1] - g.ys[0])).astype(np.float32)
+        mx, my = np.meshgrid(cx, cy)
+        b_up = cv2.remap(back_up, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        b_lo = cv2.remap(back_lo, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        w = cv2.remap(self.below, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        xs = np.arange(bx0, bx1, dtype=np.float64)
+        tear = 0.5 * (upper + lower)
+        order = np.argsort(tear[:, 0])
+        tear_y = np.interp(xs, tear[order, 0], tear[order, 1])
+        inside = (xs >= tear[:, 0].min()) & (xs <= tear[:, 0].max())
+        ys = np.arange(by0, by1, dtype=np.float64)[:, None]
+        step = np.clip(ys - tear_y[None, :] + 0.5, 0, 1)
+        w = np.where(inside[None, :], step, w).astype(np.float32)[..., None]
+        back = b_up + w * (b_lo - b_up)
+        gx, gy = np.meshgrid(xs.astype(np.float32), ys[:, 0].astype(np.float32))
+        patch = cv2.remap(self.background, gx - back[..., 0], gy - back[..., 1], cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        roi[by0 - ry0:by1 - ry0, bx0 - rx0:bx1 - rx0] = patch
+
+
+def frames(portrait: Portrait, layout: Layout, mouth_track: MouthTrack, motion: MotionTrack
+           ) -> Iterator[np.ndarray]:
+    """One RGB frame (height x width x 3 uint8) per track frame."""
+    renderer = Renderer(portrait, layout, tuple(mouth_track.names), tuple(motion.names))
+    n = min(len(mouth_track), len(motion))
+    for i in range(n):
+        yield renderer.render_frame(mouth_track.values[i], motion.values[i])
+
+
+@functools.lru_cache(maxsize=1)
+def _segmenter():
+    import mediapipe as mp
+
+    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+
+def _person_mask(image: np.ndarray) -> np.ndarray | None:
+    try:
+        result = _segmenter().process(np.ascontiguousarray(image))
+    except Exception:   # the mask only refines the head region; the ellipse below still works
+        return None
+    if result.segmentation_mask is None:
+        return None
+    return np.asarray(result.segmentation_mask, np.float32)
+
+
+def _head_mask(background: np.ndarray, roi: tuple[int, int, int, int], grid: field.Grid,
+               pts: np.ndarray, face_w: float) -> np.ndarray:
+    """Soft weight per grid cell: 1 on the head and hair, 0 on the background and below the neck."""
+    x0, y0, x1, y1 = roi
+    gp = grid.points()
+    center = np.array([0.5 * (pts[lm.FACE_LEFT_EDGE, 0] + pts[lm.FACE_RIGHT_EDGE, 0]),
+                       0.5 * (pts[lm.FOREHEAD_TOP, 1] + pts[lm.CHIN, 1]) - 0.12 * face_w])
+    half_h = 0.5 * (pts[lm.CHIN, 1] - pts[lm.FOREHEAD_TOP, 1]) + 0.32 * face_w
+    # Head-and-hair ellipse: the region that may move with the head.
+    r = np.sqrt(((gp[:, 0] - center[0]) / (0.78 * face_w)) ** 2 + ((gp[:, 1] - center[1]) / half_h) ** 2)
+    ellipse = np.clip((1.15 - r) / 0.3, 0, 1)
+    chin_y = pts[lm.CHIN, 1]
+    neck = np.clip(1 - (gp[:, 1] - chin_y) / (NECK_FADE_FACE * face_w), 0, 1)
+    neck_x = np.clip(1 - (np.abs(gp[:, 0] - pts[lm.CHIN, 0]) - 0.3 * face_w) / (0.3 * face_w), 0, 1)
+    neck = np.where(gp[:, 1] > chin_y, neck * neck_x, 1.0)
+    weight = (ellipse * neck).reshape(grid.shape)
+
+    person = _person_mask(background[y0:y1, x0:x1])
+    if person is not None:
+        person = cv2.resize(person, (grid.shape[1], grid.shape[0]), interpolation=cv2.INTER_AREA)
+        person = np.clip((person - 0.2) / 0.6, 0, 1)
+        face = np.zeros(grid.shape, np.float32)
+        oval = ((pts[list(lm.FACE_OVAL)] - [grid.xs[0], grid.ys[0]]) / grid.step_px).astype(np.int32)
+        cv2.fillPoly(face, [oval], 1.0)
+        weight = weight * np.maximum(person, face)
+    sigma = max(HEAD_MASK_FEATHER_FACE * face_w / grid.step_px, 0.5)
+    weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), sigma)
+    return weight.astype(np.float32)
+
+
+def _head_fields(grid: field.Grid, mask: np.ndarray, depth_grid: np.ndarray, pts: np.ndarray,
+                 depth_pts: np.ndarray, face_w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per head channel (per degree / per face width): coarse fields [5, gh, gw, 2] and landmark shifts."""
+    pivot = np.array([pts[lm.CHIN, 0], pts[lm.CHIN, 1] + ROLL_PIVOT_BELOW_CHIN_FACE * face_w])
+    arm = YAW_PIVOT_DEPTH_FACE * face_w
+    rad = np.pi / 180.0
+
+    def channels(x, y, d, w):
+        zero = np.zeros_like(x)
+        lever = (arm + d) * rad
+        return [
+            (w * lever, zero),                                   # yaw: + turns the nose to image right
+            (zero, w * lever),                                   # pitch: + chin down
+            (-w * (y - pivot[1]) * rad, w * (x - pivot[0]) * rad),  # roll: + clockwise
+            (w * face_w, zero),
+            (zero, w * face_w),
+        ]
+
+    gx, gy = np.meshgrid(grid.xs, grid.ys)
+    fields = np.stack([np.stack(c, -1) for c in channels(gx, gy, depth_grid, mask)]).astype(np.float32)
+    # The mask at the landmarks, sampled from the grid.
+    mx = (pts[:, 0] - grid.xs[0]) / (grid.xs[1] - grid.xs[0])
+    my = (pts[:, 1] - grid.ys[0]) / (grid.ys[1] - grid.ys[0])
+    w_pts = cv2.remap(mask, mx.astype(np.float32)[None, :], my.astype(np.float32)[None, :],
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+    point_disp = np.stack([np.stack(c, -1) for c in channels(pts[:, 0], pts[:, 1], depth_pts, w_pts)])
+    return fields, point_disp

@@ -1,0 +1,97 @@
+"""Layout: the photo placed in the frame, real mediapipe landmarks on real photos."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import skimage.data
+
+from pipeline.face import analyze
+from pipeline.face import landmarks as lm
+from pipeline.video.layout import plan_layout
+
+SIZES = [(1080, 1920), (1080, 1080), (1920, 1080), (1080, 1350)]
+
+
+@functools.cache
+def astronaut():
+    # A tight head-and-shoulders crop: no photo has enough border for every frame shape.
+    return analyze(np.ascontiguousarray(skimage.data.astronaut()[10:330, 100:370]))
+
+
+def _photo_footprint(layout, shape) -> np.ndarray:
+    a = layout.photo_to_frame
+    ys, xs = np.mgrid[0:layout.height_px, 0:layout.width_px]
+    px = (xs - a[0, 2]) / a[0, 0]
+    py = (ys - a[1, 2]) / a[1, 1]
+    return (px >= 0) & (px < shape[1]) & (py >= 0) & (py < shape[0])
+
+
+def _face_center_px(layout, portrait) -> np.ndarray:
+    p = portrait.landmarks_px[:, :2].astype(np.float64)
+    center = 0.5 * (p[lm.FOREHEAD_TOP] + p[lm.CHIN])
+    return layout.photo_to_frame[:, :2] @ center + layout.photo_to_frame[:, 2]
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_frame_filled_and_face_in_upper_middle(width, height):
+    portrait = astronaut()
+    layout = plan_layout(portrait, width, height)
+    bg = layout.background
+    assert bg.shape == (height, width, 3) and bg.dtype == np.uint8
+    assert (layout.width_px, layout.height_px) == (width, height)
+    # The 512 px photo is far too small for the frame: the fill must cover the rest, no black bars.
+    dark = bg.max(axis=-1) < 8
+    assert not dark.all(axis=1).any() and not dark.all(axis=0).any(), "black bar"
+    outside = ~_photo_footprint(layout, portrait.image.shape)
+    if height > 1.5 * width:
+        assert outside.mean() > 0.05      # the fill is really exercised here
+    if outside.any():
+        # The fill continues the photo's own edges: its colour is near the photo border's.
+        img = portrait.image.astype(np.float64)
+        border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]).mean(axis=0)
+        assert np.abs(bg[outside].mean(axis=0) - border).max() < 60
+
+    cx, cy = _face_center_px(layout, portrait)
+    assert abs(cx - width / 2) < 0.1 * width
+    assert 0.3 * height < cy < 0.5 * height
+    face_w = layout.photo_to_frame[0, 0] * portrait.report.face_px
+    assert 0.15 * width < face_w < 0.6 * width
+
+    x0, y0, x1, y1 = layout.caption_box_px
+    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    chin_y = (layout.photo_to_frame @ np.r_[portrait.landmarks_px[lm.CHIN, :2], 1.0])[1]
+    assert y0 > chin_y, "captions must sit below the face"
+
+
+def test_vertical_caption_box_clear_of_platform_ui():
+    layout = plan_layout(astronaut(), 1080, 1920)
+    x0, y0, x1, y1 = layout.caption_box_px
+    assert y1 <= 0.8 * 1920 and x1 <= 0.9 * 1080
+
+
+def test_real_photo_pixels_kept_where_photo_covers_frame():
+    portrait = astronaut()
+    layout = plan_layout(portrait, 1080, 1920)
+    a = layout.photo_to_frame
+    # The nose tip sits where the affine says, and its colour is the photo's own.
+    x, y = portrait.landmarks_px[lm.NOSE_TIP, :2]
+    fx, fy = a @ np.array([x, y, 1.0])
+    frame_px = layout.background[int(round(fy)), int(round(fx))].astype(int)
+    photo_px = portrait.image[int(round(y)), int(round(x))].astype(int)
+    assert np.abs(frame_px - photo_px).max() < 40
+
+
+def test_eval_portrait_layout():
+    from conftest import eval_dir
+
+    path = eval_dir("portraits", "facerec_obama.jpg")
+    portrait = analyze(path)
+    layout = plan_layout(portrait, 1080, 1920)
+    assert layout.background.shape == (1920, 1080, 3)
+    dark = layout.background.max(axis=-1) < 8
+    assert not dark.all(axis=1).any() and not dark.all(axis=0).any()
+    cx, cy = _face_center_px(layout, portrait)
+    assert 0.3 * 1920 < cy < 0.5 * 1920
