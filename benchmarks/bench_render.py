@@ -42,11 +42,10 @@ def main() -> None:
     parser.add_argument("--aspect", default="9:16")
     args = parser.parse_args()
 
-    from pipeline.video.layout import plan_layout
-
     from pipeline import face, speech
     from pipeline.api import fit_audio
     from pipeline.types import Speech
+    from pipeline.video.layout import plan_layout
 
     config = RenderConfig(video=VideoConfig(aspect=args.aspect), quiet=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -93,9 +93,8 @@ def render(
     Raises an `InputError` subclass for input that cannot be used; nothing is written then.
     """
     # Stages import lazily so `avatar --help` and `avatar check` stay fast.
-    from pipeline import face, motion, mouth, speech, text, timing
+    from pipeline import face, motion, mouth, speech, text, timing, video
     from pipeline.render import frames
-    from pipeline.video import captions, encode
     from pipeline.video.layout import plan_layout
 
     config = (config or RenderConfig()).validate()
@@ -105,7 +104,7 @@ def render(
         raise InputError(f"Output {out} must end in .mp4 (for example --out video.mp4).")
     if script is None and audio is None:
         raise ScriptError("Nothing to say: give a script file, --text \"...\", or --audio NARRATION.wav.")
-    encode.check_writable(out)
+    video.check_writable(out)
 
     stage_s: dict[str, float] = {}
     # Cheap checks first, so bad input fails before any slow work.
@@ -146,24 +145,24 @@ def render(
         work_dir = Path(work)
         wav_path = work_dir / "speech.wav"
         speech.save_wav(Speech(fit_audio(spoken, n_frames, fps), spoken.sample_rate_hz), wav_path)
-        phrases = captions.phrases(
+        phrases = video.phrases(
             times.words, min_words=config.captions.min_words, max_words=config.captions.max_words
         )
         ass_path = None
         if config.captions.enabled and phrases:
             ass_path = work_dir / "captions.ass"
-            captions.write_ass(phrases, ass_path, width_px, height_px, layout.caption_box_px)
+            video.write_ass(phrases, ass_path, width_px, height_px, layout.caption_box_px)
         # Sidecars are written in the work folder and moved beside the video only after it is done.
         if config.captions.sidecars:
-            captions.write_srt(phrases, work_dir / "captions.srt")
-            captions.write_vtt(phrases, work_dir / "captions.vtt")
+            video.write_srt(phrases, work_dir / "captions.srt")
+            video.write_vtt(phrases, work_dir / "captions.vtt")
 
         frame_iter = progress.iterate(
             frames(portrait, layout, mouth_track, motion_track), desc="render",
             total=n_frames, unit="frame",
         )
         with _timed(stage_s, "render+encode"):
-            encode.encode(
+            video.encode(
                 frame_iter, n_frames, wav_path, out, fps=fps, width_px=width_px,
                 height_px=height_px, ass_path=ass_path, crf=config.video.crf,
                 preset=config.video.preset,

@@ -8,11 +8,12 @@ from pathlib import Path
 import mediapipe as mp
 import numpy as np
 import pytest
-from conftest import EXAMPLES, eval_dir
+
+from pipeline.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from pipeline.face.landmarks import mouth_aperture
 from pipeline.video.probe import probe, read_audio, read_frames
 
-from pipeline.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from conftest import EXAMPLES, eval_dir
 
 SCRIPT = "Bob met Pam by the bay. Mom made apple pie for them."
 CLOSED_PHONES = {"P", "B", "M"}
@@ -53,14 +54,20 @@ def apertures(video: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
+def render_result(tmp_path_factory):
+    """One render through the Python API; its timing is what the audio really contains
+    (Piper samples fresh noise on every run, so a second synthesis would differ)."""
+    from pipeline import RenderConfig, render
+    from pipeline.config import MotionConfig
+
     out = tmp_path_factory.mktemp("e2e") / "bob.mp4"
-    script = out.with_suffix(".txt")
-    script.write_text(SCRIPT)
-    result = avatar("render", str(script), "--photo", str(EXAMPLES / "selfie.png"),
-                    "--out", str(out), "--seed", "3", "--quiet")
-    assert result.returncode == 0, result.stderr
-    return out
+    return render(EXAMPLES / "selfie.png", out, script=SCRIPT,
+                  config=RenderConfig(motion=MotionConfig(seed=3), quiet=True))
+
+
+@pytest.fixture(scope="module")
+def rendered(render_result):
+    return render_result.video_path
 
 
 def test_video_is_vertical_h264_aac_with_equal_durations(rendered):
@@ -91,13 +98,9 @@ def test_whisper_hears_the_script_in_the_output_audio(rendered):
     assert word_error_rate(words_of(SCRIPT), heard) <= 0.10, heard
 
 
-def test_mouth_moves_with_speech_and_closes_on_bilabials(rendered, tmp_path):
-    from pipeline.speech import load_voice, synthesize
-    from pipeline.text import prepare_script
-
-    # The same synthesis as the render (Piper is deterministic for the same text and voice).
-    speech = synthesize(prepare_script(SCRIPT), load_voice("joe"))
-    aperture = apertures(rendered)
+def test_mouth_moves_with_speech_and_closes_on_bilabials(render_result):
+    phones = render_result.timing.phones
+    aperture = apertures(render_result.video_path)
     fps = 30.0
     centres_s = (np.arange(len(aperture)) + 0.5) / fps
 
@@ -105,7 +108,7 @@ def test_mouth_moves_with_speech_and_closes_on_bilabials(rendered, tmp_path):
     assert aperture.max() > 0.06, "the mouth never opens"
 
     closed_frames = []
-    for phone in speech.phones:
+    for phone in phones:
         if phone.label in CLOSED_PHONES:
             q = phone.duration_s / 4
             inside = (centres_s >= phone.start_s + q) & (centres_s <= phone.end_s - q)
@@ -115,9 +118,29 @@ def test_mouth_moves_with_speech_and_closes_on_bilabials(rendered, tmp_path):
 
     vowel_frames = [
         aperture[(centres_s >= p.start_s) & (centres_s < p.end_s)].max(initial=0)
-        for p in speech.phones if p.label in {"AA", "AE", "EY", "AY"}
+        for p in phones if p.label in {"AA", "AE", "EY", "AY"}
     ]
     assert np.median(vowel_frames) > 0.05
+
+    # Silences longer than half a second show a closed mouth in their middle.
+    for p in phones:
+        if p.label == "SIL" and p.duration_s > 0.5:
+            inside = (centres_s >= p.start_s + 0.2) & (centres_s <= p.end_s - 0.2)
+            assert np.all(aperture[inside] < 0.03), (p, aperture[inside])
+
+
+def test_cli_renders_a_script_file(tmp_path):
+    script = tmp_path / "hi.txt"
+    script.write_text("Hi, I am glad you are here.")
+    out = tmp_path / "hi.mp4"
+    result = avatar("render", str(script), "--photo", str(EXAMPLES / "selfie.png"),
+                    "--out", str(out), "--fps", "24", "--aspect", "4:5", "--quiet")
+    assert result.returncode == 0, result.stderr
+    info = probe(out)
+    assert (info.width, info.height, info.fps) == (1080, 1350, 24.0)
+    assert abs(info.video_duration_s - info.audio_duration_s) <= 1 / 24 + 1e-3
+    assert out.with_suffix(".srt").exists() and out.with_suffix(".vtt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hi.mp4", "hi.srt", "hi.txt", "hi.vtt"]
 
 
 def test_narration_audio_square_without_captions(tmp_path):

@@ -44,15 +44,18 @@ def align(speech: Speech, script_words: list[str] | None = None, progress: Progr
     Raises AudioError when no speech is found in a clip with no script.
     """
     duration_s = speech.duration_s
-    steps = 2.0 * max(duration_s, 1e-3)   # seconds of audio transcribed, then aligned
+    # Seconds of audio transcribed, then aligned; rounded so the bar shows tidy numbers.
+    steps = round(2.0 * max(duration_s, 0.01), 2)
     with progress.bar("timing", total=steps, unit="s") as bar:
         done = [0.0]
 
         def advance(to_s: float) -> None:
             to_s = min(to_s, steps)
             if to_s > done[0]:
-                bar.update(round(to_s - done[0], 3))
                 done[0] = to_s
+                # Set rather than add: summed float increments can overshoot the total.
+                bar.n = round(to_s, 2)
+                bar.refresh()
 
         if speech.words:
             words = list(speech.words)
