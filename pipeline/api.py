@@ -108,15 +108,16 @@ def render(
 
     stage_s: dict[str, float] = {}
     # Cheap checks first, so bad input fails before any slow work.
-    with _timed(stage_s, "text"):
+    with _timed(stage_s, "input"):
         sentences = text.prepare_script(script, max_chars=config.max_script_chars) if script else None
+        spoken = speech.load_audio(audio, max_duration_s=config.max_audio_s) if audio else None
     with _timed(stage_s, "face"):
         portrait = face.analyze(photo, face_index=config.face_index)
+    for issue in portrait.report.warnings:
+        log.warning(issue.message)
 
     with _timed(stage_s, "speech"):
-        if audio is not None:
-            spoken = speech.load_audio(audio)
-        else:
+        if spoken is None:
             voice = speech.load_voice(config.voice)
             spoken = speech.synthesize(sentences, voice, progress=progress)
     script_words = [w for s in sentences for w in text.words_of(s)] if sentences else None

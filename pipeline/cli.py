@@ -88,8 +88,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
     config = _config_from_args(args)
     result = render(args.photo, args.out, script=script, audio=args.audio, config=config,
                     progress=Progress(quiet=args.quiet))
-    for issue in result.warnings:
-        print(f"warning: {issue.message}", file=sys.stderr)
     if not args.quiet:
         extra = ""
         if result.srt_path:
@@ -115,13 +113,21 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _UserFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def _raise_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # Photo warnings and the like reach the user as "warning: ..." lines, before the slow work.
+    handler = logging.StreamHandler()
+    handler.setFormatter(_UserFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     # A kill (SIGTERM) cleans up like Ctrl-C: no half-written output either way.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     commands = {"render": _cmd_render, "check": _cmd_check, "voices": _cmd_voices}

@@ -54,7 +54,10 @@ class RenderConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     captions: CaptionConfig = field(default_factory=CaptionConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
-    max_script_chars: int = 200_000  # about 2.5 hours of speech
+    # Limits for one video: about an hour of speech either way (a 2-hour script is refused
+    # with a message to split it).
+    max_script_chars: int = 60_000
+    max_audio_s: float = 65 * 60
     quiet: bool = False
 
     def validate(self) -> RenderConfig:

@@ -186,6 +186,8 @@ def test_corrupt_photo_empty_script_and_unwritable_output(tmp_path):
                         "--out", str(outdir / "a.mp4")),
         "script": avatar("render", str(empty), "--photo", selfie, "--out", str(outdir / "b.mp4")),
         "emoji": avatar("render", "--text", "🎉🚀", "--photo", selfie, "--out", str(outdir / "c.mp4")),
+        "two-hour script": avatar("render", "--text", "We talk about the plan. " * 5000,
+                                  "--photo", selfie, "--out", str(outdir / "f.mp4")),
         "output": avatar("render", "--text", "Hi there.", "--photo", selfie,
                          "--out", str(empty / "d.mp4")),
         "audio": avatar("render", "--audio", str(corrupt), "--photo", selfie,
@@ -193,7 +195,7 @@ def test_corrupt_photo_empty_script_and_unwritable_output(tmp_path):
     }
     for what, result in cases.items():
         assert result.returncode == EXIT_BAD_INPUT, (what, result.stderr)
-        assert result.stderr.startswith("error: "), (what, result.stderr)
+        assert "\nerror: " in "\n" + result.stderr, (what, result.stderr)
         assert len(result.stderr) > 30, (what, result.stderr)
     assert list(outdir.iterdir()) == []
 

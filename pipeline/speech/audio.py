@@ -13,7 +13,7 @@ from pipeline.types import Speech
 
 SAMPLE_RATE_HZ = 22050        # the same rate as Piper's voices, so every Speech is alike
 MIN_DURATION_S = 0.3
-MAX_DURATION_S = 2 * 60 * 60
+MAX_DURATION_S = 65 * 60  # an hour-long lesson fits; longer belongs in several videos
 SILENT_PEAK_DBFS = -50.0      # below this the recording holds nothing audible
 SILENT_RMS_DBFS = -65.0
 
@@ -53,7 +53,7 @@ def load_audio(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> Spee
     duration_s = audio.size / SAMPLE_RATE_HZ
     if duration_s > max_duration_s:
         raise AudioError(
-            f"{path} is longer than the limit of {max_duration_s / 3600:g} hours. "
+            f"{path} is longer than the limit of {max_duration_s / 60:.0f} minutes for one video. "
             "Split the narration into several files and make one video from each."
         )
     if duration_s < MIN_DURATION_S:

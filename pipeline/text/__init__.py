@@ -11,7 +11,7 @@ from pipeline.text.sentences import split_long, split_sentences
 
 __all__ = ["normalize", "prepare_script", "split_sentences", "words_of"]
 
-DEFAULT_MAX_CHARS = 200_000
+DEFAULT_MAX_CHARS = 60_000  # about an hour of speech
 SPEAKABLE = re.compile(r"[^\W_]")  # a letter or digit in any script
 SENTENCE_END = (".", "!", "?")
 
@@ -44,8 +44,8 @@ def prepare_script(raw: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     if len(raw) > max_chars:
         raise ScriptError(
             f"The script is {len(raw):,} characters long; the limit is {max_chars:,} for one video. "
-            "Split it into several scripts (one video each, for example one per lesson) and render them "
-            "with the batch command, or raise the limit in the config."
+            "That is more than about an hour of speech. Split it into several scripts (one video "
+            "each, for example one per lesson), or raise max_script_chars in the config."
         )
     sentences = []
     for paragraph in strip_markup(raw).split("\n\n"):
