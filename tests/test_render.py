@@ -70,12 +70,49 @@ def test_jaw_and_lips_open_the_mouth():
     assert opened > neutral + 0.12, (neutral, opened)
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: a photo smiling with parted lips keeps showing "
-                   "its teeth when pressed (mediapipe's inner-lip points sit inside the visible lip edge)")
-def test_lip_press_closes_a_smiling_mouth():
+def test_smiling_photo_rests_closed_and_opens():
+    """The astronaut smiles with her teeth showing: rest and p/b/m close, open opens."""
     r = astronaut_renderer()
-    assert lm.mouth_aperture(measure(render(r))) > 0.04
+    assert lm.mouth_aperture(measure(r.background)) < 0.03   # the closed base itself
+    assert lm.mouth_aperture(measure(render(r))) < 0.03
     assert lm.mouth_aperture(measure(render(r, dict(lip_press=1)))) < 0.03
+    assert lm.mouth_aperture(measure(render(r, dict(jaw_open=0.8, lip_open=0.8)))) > 0.08
+
+
+def test_closed_base_keeps_the_face_outside_the_mouth():
+    portrait = analyze(skimage.data.astronaut())
+    layout = plan_layout(portrait, WIDTH, HEIGHT)
+    r = astronaut_renderer()
+    changed = np.abs(r.background.astype(int) - layout.background.astype(int)).max(axis=2) > 8
+    ys, xs = np.nonzero(changed)
+    assert len(ys) > 0                      # the teeth were closed over ...
+    lips = r.points[list(lm.OUTER_LIPS)]
+    # ... and only between the nose and the chin, within the face's width.
+    assert ys.min() > r.points[lm.NOSE_TIP, 1]
+    assert ys.max() < r.points[lm.CHIN, 1]
+    assert xs.min() > lips[:, 0].min() - 0.3 * r.face_px and xs.max() < lips[:, 0].max() + 0.3 * r.face_px
+
+
+@pytest.mark.parametrize("name", ["sadtalker_happy1.png", "liveportrait_d19_mouth_open.jpg"])
+def test_open_mouthed_eval_portrait_rests_closed(name):
+    from conftest import eval_dir
+
+    portrait = analyze(eval_dir("portraits", name))
+    assert lm.mouth_aperture(portrait.landmarks_px) > 0.05       # the photo's mouth is open
+    r = Renderer(portrait, plan_layout(portrait, WIDTH, HEIGHT))
+    assert lm.mouth_aperture(measure(render(r))) < 0.03
+    assert lm.mouth_aperture(measure(render(r, dict(lip_press=1)))) < 0.03
+    assert lm.mouth_aperture(measure(render(r, dict(jaw_open=0.8, lip_open=0.8)))) > 0.08
+
+
+def test_closed_portrait_is_left_as_it_is():
+    from conftest import eval_dir
+
+    portrait = analyze(eval_dir("portraits", "liveportrait_s12_einstein.jpg"))
+    layout = plan_layout(portrait, WIDTH, HEIGHT)
+    r = Renderer(portrait, layout)
+    assert r.photo_teeth is None
+    assert np.array_equal(r.background, layout.background)
 
 
 def test_blink_closes_the_eyes():
@@ -120,8 +157,10 @@ def test_frames_yields_one_frame_per_track_frame():
     out = list(frames(portrait, layout, MouthTrack(30.0, mouth_v), MotionTrack(30.0, motion_v)))
     assert len(out) == n
     assert all(f.shape == (640, 360, 3) and f.dtype == np.uint8 for f in out)
-    assert np.array_equal(out[0], layout.background)
-    assert not np.array_equal(out[-1], layout.background)
+    # The first frame is the renderer's (closed-mouth) still, the last one moved.
+    still = Renderer(portrait, layout).background
+    assert np.array_equal(out[0], still)
+    assert not np.array_equal(out[-1], still)
 
 
 def test_eval_portrait_opens_and_closes():

@@ -15,17 +15,23 @@ import cv2
 import numpy as np
 
 from pipeline.face import landmarks as lm
+from pipeline.render.closed import PhotoTeeth
 
 MIN_GAP_PX = 0.6             # below this the lips count as closed
 EDGE_FEATHER_SIGMA_PX = 0.6
 SUBPIXEL_BITS = 3            # fillPoly coordinates with 1/8 px precision
-CAVITY_EDGE = 0.42           # cavity brightness at the lips, fraction of the lip colour
-CAVITY_BACK = 0.16           # ... and at the back of the mouth
+EDGE_FEATHER_E = 0.005       # lip edges feather over about this much (1-2 px in a 1080 frame)
+CAVITY_TOP = 0.2             # cavity brightness under the upper lip, fraction of the lip colour
+CAVITY_BOTTOM = 0.55         # ... and toward the lower lip
+CAVITY_TINT = np.array([1.0, 0.72, 0.68])  # the cavity is redder and browner than the lips
+LIP_SHADOW = 0.35            # the upper lip darkens the top of the teeth this much
+PHOTO_TEETH_BRIGHTNESS = 0.92  # the photo's own teeth, slightly in the mouth's shade
 TEETH_HEIGHT_E = 0.12        # visible upper-teeth height at teeth_show=1, in eye distances
 TEETH_MIN_SHOW = 0.4         # share of that height visible at teeth_show=0
 TEETH_BRIGHTNESS = 0.9       # teeth against the sclera white point
 TEETH_HALF_SPAN = 0.86       # teeth reach this fraction of the half mouth width
-TOOTH_EDGES_U = (0.0, 0.2, 0.36, 0.5)  # gaps between teeth, in half widths
+TOOTH_EDGES_U = (0.0, 0.2, 0.36, 0.5, 0.63, 0.75)  # gaps between teeth, in half widths
+TOOTH_ROUND = 0.04           # tooth biting edges round off this much toward the gaps
 LOWER_TEETH_START_E = 0.2    # lower teeth appear when the gap exceeds this
 TONGUE_COLOR = np.array([170.0, 80.0, 80.0])
 
@@ -66,13 +72,15 @@ def sample_colors(image: np.ndarray, points_px: np.ndarray) -> MouthColors:
 
 def paint_mouth(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, lower: np.ndarray,
                 colors: MouthColors, eye_px: float, teeth_show: float, tongue_show: float,
-                draw_teeth: bool = True) -> None:
+                draw_teeth: bool = True, photo_teeth: PhotoTeeth | None = None) -> None:
     """Fill the gap between `upper` and `lower` inner-lip contours ([11, 2] frame px) in place.
 
-    `draw_teeth` False leaves the teeth out (a photo whose own teeth move with its lips).
+    `draw_teeth` False leaves the teeth out (a photo whose own teeth move with its lips);
+    `photo_teeth` (from the closed-mouth base) puts the photo's own upper teeth in.
     """
-    up = upper - np.array(origin, dtype=np.float64)
-    lo = lower - np.array(origin, dtype=np.float64)
+    off = np.array(origin, dtype=np.float64)
+    up = _smooth_curve(upper - off)
+    lo = _smooth_curve(lower - off)
     if float(np.max(lo[:, 1] - up[:, 1])) < MIN_GAP_PX:
         return
     poly = np.concatenate([up, lo[::-1]])
@@ -87,63 +95,128 @@ def paint_mouth(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, low
     mask = np.zeros((box_h, box_w), np.uint8)
     cv2.fillPoly(mask, [np.round(local * (1 << SUBPIXEL_BITS)).astype(np.int32)], 255,
                  lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
-    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), EDGE_FEATHER_SIGMA_PX)
+    feather = max(EDGE_FEATHER_SIGMA_PX, EDGE_FEATHER_E * eye_px)
+    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather)
 
     xs = np.arange(box_w, dtype=np.float64) + x0
     ys = (np.arange(box_h, dtype=np.float64) + y0)[:, None]
-    ou, ol = np.argsort(up[:, 0]), np.argsort(lo[:, 0])
-    y_up = np.interp(xs, up[ou, 0], up[ou, 1])[None, :]
-    y_lo = np.interp(xs, lo[ol, 0], lo[ol, 1])[None, :]
+    y_up = np.interp(xs, up[:, 0], up[:, 1])[None, :]
+    y_lo = np.interp(xs, lo[:, 0], lo[:, 1])[None, :]
     gap = np.maximum(y_lo - y_up, 1e-3)
     cx = 0.5 * (up[0, 0] + up[-1, 0])
     half_w = max(0.5 * abs(up[-1, 0] - up[0, 0]), 1.0)
     u = ((xs - cx) / half_w)[None, :]
     gap_max = float(np.max(lo[:, 1] - up[:, 1]))
+    v = np.clip((ys - y_up) / gap, 0, 1)          # 0 under the upper lip .. 1 on the lower lip
 
-    # Cavity: lighter at the lips, dark at the back and toward the corners.
-    depth = np.clip(np.minimum(ys - y_up, y_lo - ys) / (0.5 * gap), 0, 1) ** 0.6
-    shade = (CAVITY_EDGE + (CAVITY_BACK - CAVITY_EDGE) * depth) * (1 - 0.35 * np.clip(u * u, 0, 1))
-    color = colors.lip[None, None, :] * shade[..., None]
+    # Cavity: red-brown, darkest at the back and top (the upper lip's shadow), lighter
+    # toward the lower lip, darker toward the corners.
+    lip = colors.lip[None, None, :]
+    depth = CAVITY_TOP + (CAVITY_BOTTOM - CAVITY_TOP) * v ** 1.5
+    shade = depth * (1 - 0.45 * np.clip(u * u, 0, 1))
+    color = lip * CAVITY_TINT[None, None, :] * shade[..., None]
 
     # Tongue: a rounded mass at the bottom, more of it with tongue_show or a wide opening.
-    tongue_amount = max(tongue_show, 0.5 * float(np.clip((gap_max - 0.12 * eye_px) / (0.2 * eye_px), 0, 1)))
+    tongue_amount = max(tongue_show, 0.8 * float(np.clip((gap_max - 0.06 * eye_px) / (0.16 * eye_px), 0, 1)))
     if tongue_amount > 0.02:
-        t_top = y_lo - gap * (0.15 + 0.35 * tongue_amount) * np.sqrt(np.clip(1 - (u / 0.8) ** 2, 0, 1))
-        inside = np.clip((ys - t_top) / 1.5, 0, 1) * np.clip(1 - np.abs(u) / 0.85, 0, 1) ** 0.3
-        t_shade = 0.55 + 0.3 * np.clip((ys - t_top) / (0.3 * gap + 1), 0, 1)
-        tongue = (0.6 * colors.lip + 0.4 * TONGUE_COLOR)[None, None, :] * t_shade[..., None]
-        a = (inside * (0.4 + 0.6 * tongue_amount))[..., None]
+        arch = np.sqrt(np.clip(1 - (u / 0.75) ** 2, 0, 1))
+        t_top = y_lo - gap * (0.12 + 0.33 * tongue_amount) * arch
+        soft = max(1.5, 0.02 * eye_px)
+        inside = np.clip((ys - t_top) / soft, 0, 1) * (arch > 0)
+        # Lit on its upper surface, falling into shadow at the back and sides.
+        t_shade = 0.42 + 0.38 * np.clip((ys - t_top) / (0.25 * gap + 1), 0, 1) ** 0.7
+        t_shade = t_shade * (1 - 0.4 * np.clip(u * u / 0.5, 0, 1))
+        tongue = (0.55 * colors.lip + 0.45 * TONGUE_COLOR)[None, None, :] * t_shade[..., None]
+        a = (inside * (0.5 + 0.5 * tongue_amount))[..., None]
         color = color * (1 - a) + tongue * a
 
-    if not draw_teeth:
-        _blend(roi, x0, y0, alpha, color)
-        return
-    teeth_h = TEETH_HEIGHT_E * eye_px * (TEETH_MIN_SHOW + (1 - TEETH_MIN_SHOW) * teeth_show)
-    span = np.clip((TEETH_HALF_SPAN - np.abs(u)) / 0.12, 0, 1)
-    # Upper teeth, hanging from the upper lip, shorter toward the corners (the arch).
-    h_up = np.minimum(gap * 0.92, teeth_h * (1 - 0.4 * u * u))
-    tt = (ys - y_up + 0.5) / np.maximum(h_up, 1e-3)
-    a_up = np.clip((h_up - (ys - y_up)) / 1.2, 0, 1) * span * (ys >= y_up - 1)
-    vertical = 0.8 + 0.2 * np.sin(np.pi * np.clip(tt, 0, 1)) ** 0.5 - 0.06 * np.clip(tt, 0, 1)
-    side = 1 - 0.5 * np.clip(u * u / TEETH_HALF_SPAN ** 2, 0, 1)
-    edges_px = cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w
-    dist = np.min(np.abs(xs[:, None] - edges_px[None, :]), axis=1)[None, :]
-    line_w = max(0.5, 0.006 * eye_px)
-    seams = 1 - 0.12 * np.exp(-(dist / line_w) ** 2) * np.clip(tt * 1.5, 0, 1)
-    teeth = colors.white[None, None, :] * (TEETH_BRIGHTNESS * vertical * side * seams)[..., None]
-    a = a_up[..., None]
-    color = color * (1 - a) + teeth * a
+    if draw_teeth:
+        teeth_h = TEETH_HEIGHT_E * eye_px * (TEETH_MIN_SHOW + (1 - TEETH_MIN_SHOW) * teeth_show)
+        # Upper teeth hang from the upper lip, shorter toward the corners (the arch).
+        h_up = np.minimum(gap * 0.85, teeth_h * (1 - 0.35 * u * u))
+        below_lip = ys - y_up
+        band = np.clip((h_up - below_lip) / 1.2, 0, 1) * (below_lip >= -1)
+        span = np.clip((TEETH_HALF_SPAN - np.abs(u)) / 0.15, 0, 1)
+        photo = _photo_teeth(photo_teeth, xs, ys, y_up, cx, half_w) if photo_teeth is not None else None
+        if photo is not None:
+            p_rgb, p_alpha = photo
+            teeth_rgb = p_rgb * PHOTO_TEETH_BRIGHTNESS
+            a_up = band * span * p_alpha
+        else:
+            # Each tooth's biting edge rounds off toward its neighbours.
+            edges_px = cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w
+            dist = np.min(np.abs(xs[:, None] - edges_px[None, :]), axis=1)[None, :]
+            tooth_w = (0.12 + 0.08 * (1 - np.clip(np.abs(u), 0, 1))) * half_w
+            rounding = 1 - TOOTH_ROUND * (1 - np.clip(dist / (0.5 * tooth_w), 0, 1)) ** 2
+            h_syn = h_up * rounding
+            band = np.clip((h_syn - below_lip) / 1.5, 0, 1) * (below_lip >= -1)
+            teeth_rgb = _synth_teeth(colors, xs, y_up, h_up, ys, u, cx, half_w, eye_px)
+            a_up = band * span
+        # The upper lip shades the top of the teeth.
+        lip_shadow = 1 - LIP_SHADOW * np.exp(-np.clip(below_lip, 0, None) / max(0.012 * eye_px, 0.8))
+        teeth_rgb = teeth_rgb * (lip_shadow * (1 - 0.35 * np.clip(u * u, 0, 1)))[..., None]
+        a = a_up[..., None]
+        color = color * (1 - a) + teeth_rgb * a
 
-    # Lower teeth, only once the mouth is open wide.
-    lower_amount = float(np.clip((gap_max - LOWER_TEETH_START_E * eye_px) / (0.1 * eye_px), 0, 1))
-    if lower_amount > 0:
-        h_lo = lower_amount * 0.45 * teeth_h * np.clip(1 - (u / 0.6) ** 2, 0, 1)
-        a_lo = np.clip((h_lo - (y_lo - ys)) / 1.2, 0, 1) * (h_lo > 0.5)
-        lo_teeth = colors.white[None, None, :] * 0.72 * (1 - 0.3 * u * u)[..., None]
-        a = a_lo[..., None]
-        color = color * (1 - a) + lo_teeth * a
+        # Lower teeth, only once the mouth is open wide, in the lower lip's shade.
+        lower_amount = float(np.clip((gap_max - LOWER_TEETH_START_E * eye_px) / (0.1 * eye_px), 0, 1))
+        if lower_amount > 0:
+            h_lo = lower_amount * 0.35 * teeth_h * np.clip(1 - (u / 0.55) ** 2, 0, 1)
+            a_lo = np.clip((h_lo - (y_lo - ys)) / 1.5, 0, 1) * (h_lo > 0.5) * 0.6
+            lo_teeth = colors.white[None, None, :] * (0.5 - 0.2 * u * u)[..., None]
+            a = a_lo[..., None]
+            color = color * (1 - a) + lo_teeth * a
 
     _blend(roi, x0, y0, alpha, color)
+
+
+def _smooth_curve(points: np.ndarray, per_segment: int = 6) -> np.ndarray:
+    """A lip contour ([n, 2], corner to corner) densified along a Catmull-Rom spline, sorted by x."""
+    p = np.asarray(points, dtype=np.float64)
+    ext = np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]])
+    t = np.linspace(0, 1, per_segment, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(ext) - 2):
+        a, b, c, d = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+        out.append(0.5 * (2 * b + (c - a) * t + (2 * a - 5 * b + 4 * c - d) * t ** 2
+                          + (3 * b - a - 3 * c + d) * t ** 3))
+    out.append(p[-1:])
+    curve = np.concatenate(out)
+    return curve[np.argsort(curve[:, 0], kind="stable")]
+
+
+def _photo_teeth(teeth: PhotoTeeth, xs: np.ndarray, ys: np.ndarray, y_up: np.ndarray, cx: float,
+                 half_w: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The photo's teeth hung from the moved upper lip: colours and coverage per box pixel."""
+    ox, oy = teeth.origin
+    src_x = teeth.center_x + (xs - cx) / half_w * teeth.half_width        # frame px, photo mouth
+    col = src_x - ox
+    top = np.interp(col, np.arange(len(teeth.top_y)), np.nan_to_num(teeth.top_y, nan=np.nan))
+    bottom = np.interp(col, np.arange(len(teeth.bottom_y)), teeth.bottom_y)
+    valid = np.isfinite(top) & np.isfinite(bottom)
+    if not valid.any():
+        return None
+    top = np.where(valid, top, 0.0)[None, :]
+    src_y = top + (ys - y_up)                                             # rows below the lip
+    map_x = np.broadcast_to(col[None, :], src_y.shape).astype(np.float32)
+    map_y = (src_y - oy).astype(np.float32)
+    rgb = cv2.remap(teeth.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    cover = cv2.remap(teeth.teeth, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    inside = (src_y < np.where(valid, bottom, 0.0)[None, :]) & valid[None, :]
+    return rgb.astype(np.float32), cover * inside
+
+
+def _synth_teeth(colors: MouthColors, xs: np.ndarray, y_up: np.ndarray, h_up: np.ndarray,
+                 ys: np.ndarray, u: np.ndarray, cx: float, half_w: float, eye_px: float) -> np.ndarray:
+    """Shaded upper teeth with faint gaps, white point from the eye whites."""
+    tt = np.clip((ys - y_up + 0.5) / np.maximum(h_up, 1e-3), 0, 1)
+    vertical = 0.86 + 0.14 * np.sin(np.pi * tt) ** 0.5 - 0.08 * tt
+    side = 1 - 0.45 * np.clip(u * u / TEETH_HALF_SPAN ** 2, 0, 1)
+    edges_px = cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w
+    dist = np.min(np.abs(xs[:, None] - edges_px[None, :]), axis=1)[None, :]
+    line_w = max(0.7, 0.008 * eye_px)
+    seams = 1 - 0.07 * np.exp(-(dist / line_w) ** 2) * np.clip(tt * 2, 0, 1)
+    return colors.white[None, None, :] * (TEETH_BRIGHTNESS * vertical * side * seams)[..., None]
 
 
 def _blend(roi: np.ndarray, x0: int, y0: int, alpha: np.ndarray, color: np.ndarray) -> None:

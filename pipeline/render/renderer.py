@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from pipeline.face import landmarks as lm
-from pipeline.render import eyes, field, mouth, rig
+from pipeline.render import closed, eyes, field, mouth, rig
 from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
 
 GRID_STEP_PX = 4              # coarse field resolution (frame px per cell)
@@ -29,6 +29,8 @@ HEAD_MASK_FEATHER_FACE = 0.08
 NECK_FADE_FACE = 0.35         # head motion fades out over this much neck below the chin
 SEGMENT_THRESHOLD = 0.5
 MOUTH_BOX_PAD_E = 0.12        # mouth box beyond the outer lips, in eye distances
+LIP_BAND_E = 0.16             # lip landmarks lie within this of the mouth line
+JAW_CLOSE_FROM_E = 0.12       # photo lip gaps beyond this (eye distances) are closed by the jaw
 PHOTO_TEETH_APERTURE = 0.05   # photo mouths open wider than this show their own teeth
 HEAD_CHANNELS = ("head_yaw_deg", "head_pitch_deg", "head_roll_deg", "head_dx", "head_dy")
 
@@ -45,7 +47,6 @@ class Renderer:
         pts = lms[:, :2] @ a[:, :2].T + a[:, 2]
         scale = float(np.sqrt(abs(np.linalg.det(a[:, :2]))))
         depth = -lms[:, 2] * scale                       # toward the camera, frame px
-        self.points = pts
         oval = pts[list(lm.FACE_OVAL)]
         face_w = float(oval[:, 0].max() - oval[:, 0].min())
         self.face_px = face_w
@@ -58,6 +59,16 @@ class Renderer:
         x1, y1 = min(x1, width), min(y1, height)
         self.roi = (x0, y0, x1, y1)
         self.grid = field.make_grid(x0, y0, x1 - x0, y1 - y0, GRID_STEP_PX)
+
+        # A photo with parted lips is closed once: every frame opens from closed lips.
+        # A wide-open mouth first gets its jaw raised, so the face keeps its length.
+        self.background, pts = _close_jaw(self.background, pts, self.roi, self.grid, face_w)
+        shut = closed.close_mouth(self.background, pts)
+        self.photo_teeth = shut.teeth if shut is not None else None
+        if shut is not None:
+            self.background = shut.image
+            pts = shut.points
+        self.points = pts
 
         self.rig = rig.build_rig(pts)
         self.controls = rig.CONTROLS
@@ -75,10 +86,9 @@ class Renderer:
         values = np.concatenate([disp.reshape(len(pts), -1), depth[:, None] - oval_depth], axis=1)
         anchors = field.border_anchors(self.grid)
         radius = field.KERNEL_RADIUS_FACE * face_w
-        keep_upper = np.ones(len(pts), bool)
-        keep_upper[list(lm.LOWER_INNER_LIP[1:-1])] = False
-        keep_lower = np.ones(len(pts), bool)
-        keep_lower[list(lm.UPPER_INNER_LIP[1:-1])] = False
+        # Each side's field leaves out the other lip: with closed lips, points of the two
+        # lips sit a pixel apart and move apart, which the interpolation cannot follow.
+        keep_upper, keep_lower = _keep_sides(pts, self.rig)
         # Whatever lies between the photo's own lips (teeth, when it smiles) moves with the
         # lip on its side: the mouth line itself takes each side's inner-lip motion.
         mid = 0.5 * (pts[list(lm.UPPER_INNER_LIP[1:-1])] + pts[list(lm.LOWER_INNER_LIP[1:-1])])
@@ -176,7 +186,8 @@ class Renderer:
         # by the upper lip's motion above, by the lower lip's below. In a photo with parted
         # lips its own teeth stay with their lips; only the new gap is painted.
         mouth.paint_mouth(roi, (x0, y0), upper, lower, self.mouth_colors, self.rig.eye_px,
-                          teeth, tongue, draw_teeth=self._draw_teeth)
+                          teeth, tongue, draw_teeth=self._draw_teeth,
+                         photo_teeth=self.photo_teeth)
         blink = float(motion_values[self._blink_i]) if self._blink_i is not None else 0.0
         eyes.paint_lids(roi, (x0, y0), points, self.lid_colors, blink, self.rig.eye_px)
         frame[y0:y1, x0:x1] = roi
@@ -215,6 +226,56 @@ class Renderer:
         patch = cv2.remap(self.background, gx - back[..., 0], gy - back[..., 1], cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         roi[by0 - ry0:by1 - ry0, bx0 - rx0:bx1 - rx0] = patch
+
+
+def _keep_sides(pts: np.ndarray, face_rig: rig.Rig) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks each side's field is fitted to: all but the other lip.
+
+    With closed lips, points of the two lips sit a pixel apart and move apart, which
+    one smooth interpolation cannot follow.
+    """
+    mid = 0.5 * (pts[list(lm.UPPER_INNER_LIP)] + pts[list(lm.LOWER_INNER_LIP)])
+    order = np.argsort(mid[:, 0])
+    line_y = np.interp(pts[:, 0], mid[order, 0], mid[order, 1])
+    left, right = pts[lm.MOUTH_LEFT_CORNER, 0], pts[lm.MOUTH_RIGHT_CORNER, 0]
+    pad = 0.05 * (right - left)
+    within = (pts[:, 0] > left - pad) & (pts[:, 0] < right + pad)
+    near = within & (np.abs(pts[:, 1] - line_y) < LIP_BAND_E * face_rig.eye_px)
+    keep_upper = ~(face_rig.lower & near)
+    keep_upper[list(lm.LOWER_INNER_LIP[1:-1])] = False
+    keep_lower = ~(~face_rig.lower & near)
+    keep_lower[list(lm.UPPER_INNER_LIP[1:-1])] = False
+    return keep_upper, keep_lower
+
+
+def _close_jaw(background: np.ndarray, pts: np.ndarray, roi: tuple[int, int, int, int],
+               grid: field.Grid, face_w: float) -> tuple[np.ndarray, np.ndarray]:
+    """Raise the jaw of a wide-open photo mouth (a negative jaw_open), image and landmarks.
+
+    Only the opening beyond what the lips can close by themselves is taken up by the
+    jaw; a photo with a smaller opening is returned as it is.
+    """
+    eye_px = lm.eye_distance(pts)
+    gap_px = float(np.linalg.norm(pts[14, :2] - pts[13, :2]))
+    amount = float(np.clip((gap_px - JAW_CLOSE_FROM_E * eye_px) / (rig.JAW_DROP_E * eye_px), 0, 1))
+    if amount <= 0.02:
+        return background, pts
+    face_rig = rig.build_rig(pts)
+    disp = -amount * face_rig.displacements["jaw_open"].astype(np.float64)
+    keep_upper, keep_lower = _keep_sides(pts, face_rig)
+    anchors = field.border_anchors(grid)
+    radius = field.KERNEL_RADIUS_FACE * face_w
+    upper = field.interpolate(pts, disp, anchors, keep_upper, grid, radius)
+    lower = field.interpolate(pts, disp, anchors, keep_lower, grid, radius)
+    below = field.lower_weight(grid, pts)[..., None]
+    back = field.invert(upper, grid) * (1 - below) + field.invert(lower, grid) * below
+    x0, y0, x1, y1 = roi
+    back = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    out = background.copy()
+    out[y0:y1, x0:x1] = cv2.remap(background, gx - back[..., 0], gy - back[..., 1], cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+    return out, pts + disp
 
 
 def frames(portrait: Portrait, layout: Layout, mouth_track: MouthTrack, motion: MotionTrack

@@ -182,9 +182,8 @@ def _lip_press(q, m):
     w, rel = _lip_weight(q, m, lower)
     out = np.zeros_like(q)
     out[:, 1] = -PRESS_THIN * rel * w
-    # Close whatever gap the photo's own lips have (halfway each). A smiling photo's
-    # teeth can still peek through: its landmarks sit inside the visible lip edge
-    # (open-mouth photos are a known limit).
+    # Close whatever gap the landmarks still have (halfway each). Photos with parted
+    # lips are closed once beforehand (closed.py), so this is usually nothing.
     up, lo = list(lm.UPPER_INNER_LIP), list(lm.LOWER_INNER_LIP)
     gap = q[lo, 1] - q[up, 1]
     out[up, 1] += PRESS_CLOSE * gap
