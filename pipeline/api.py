@@ -94,7 +94,7 @@ def render(
     """
     # Stages import lazily so `avatar --help` and `avatar check` stay fast.
     from pipeline import face, motion, mouth, speech, text, timing, video
-    from pipeline.render import frames
+    from pipeline.animate import frames
     from pipeline.video.layout import plan_layout
 
     config = (config or RenderConfig()).validate()

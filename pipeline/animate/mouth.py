@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.animate.closed import PhotoTeeth
 from pipeline.face import landmarks as lm
-from pipeline.render.closed import PhotoTeeth
 
 MIN_GAP_PX = 0.6             # below this the lips count as closed
 EDGE_FEATHER_SIGMA_PX = 0.6

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from pipeline.animate import closed, eyes, field, mouth, rig
 from pipeline.face import landmarks as lm
-from pipeline.render import closed, eyes, field, mouth, rig
 from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
 
 GRID_STEP_PX = 4              # coarse field resolution (frame px per cell)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import skimage.data
 
+from pipeline.animate import Renderer, frames
 from pipeline.face import analyze
 from pipeline.face import landmarks as lm
-from pipeline.render import Renderer, frames
 from pipeline.types import ARTICULATION, MOTION, MotionTrack, MouthTrack
 from pipeline.video.layout import plan_layout
 
