@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.animate import closed, eyes, field, mouth, rig
 from pipeline.face import landmarks as lm
+from pipeline.face.detect import quiet_native_logs
 from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
 
 GRID_STEP_PX = 4              # coarse field resolution (frame px per cell)
@@ -291,12 +292,14 @@ def frames(portrait: Portrait, layout: Layout, mouth_track: MouthTrack, motion: 
 def _segmenter():
     import mediapipe as mp
 
-    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+    with quiet_native_logs():
+        return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
 
 def _person_mask(image: np.ndarray) -> np.ndarray | None:
     try:
-        result = _segmenter().process(np.ascontiguousarray(image))
+        with quiet_native_logs():
+            result = _segmenter().process(np.ascontiguousarray(image))
     except Exception:   # the mask only refines the head region; the ellipse below still works
         return None
     if result.segmentation_mask is None:

@@ -48,7 +48,7 @@ def face_width_px(landmarks_px: np.ndarray) -> float:
 
 
 @contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
+def quiet_native_logs() -> Iterator[None]:
     """Silence the C++ log lines (TFLite, absl) mediapipe writes straight to fd 2.
 
     They are notices about model signatures, meaningless to a user of `avatar check`;
@@ -67,7 +67,7 @@ def _quiet_stderr() -> Iterator[None]:
 
 @functools.lru_cache(maxsize=1)
 def _detector():
-    with _quiet_stderr():
+    with quiet_native_logs():
         import mediapipe as mp
 
         return mp.solutions.face_detection.FaceDetection(
@@ -76,7 +76,7 @@ def _detector():
 
 @functools.lru_cache(maxsize=2)
 def _mesh(max_faces: int):
-    with _quiet_stderr():
+    with quiet_native_logs():
         import mediapipe as mp
 
         return mp.solutions.face_mesh.FaceMesh(
@@ -158,7 +158,7 @@ def tiles(w: int, h: int) -> list[tuple[int, int, int, int]]:
 
 def _detect(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> list[tuple[float, tuple]]:
     region, scale = _downscaled(image[y0:y1, x0:x1], DETECT_MAX_SIDE_PX)
-    with _quiet_stderr():
+    with quiet_native_logs():
         result = _detector().process(region)
     rh, rw = region.shape[:2]
     out = []
@@ -174,7 +174,7 @@ def _mesh_landmarks(image: np.ndarray, max_faces: int) -> list[np.ndarray]:
     """Landmarks of up to max_faces faces in image, in its pixels."""
     small, scale = _downscaled(image, DETECT_MAX_SIDE_PX)
     sh, sw = small.shape[:2]
-    with _quiet_stderr():
+    with quiet_native_logs():
         result = _mesh(max_faces).process(small)
     out = []
     for face in result.multi_face_landmarks or []:
@@ -192,7 +192,7 @@ def _mesh_on_crop(image: np.ndarray, box: tuple) -> np.ndarray | None:
     crop = _padded_crop(image, x0, y0, n)
     crop = cv2.resize(crop, (MESH_CROP_PX, MESH_CROP_PX),
                       interpolation=cv2.INTER_AREA if n > MESH_CROP_PX else cv2.INTER_CUBIC)
-    with _quiet_stderr():
+    with quiet_native_logs():
         result = _mesh(2).process(crop)
     best, best_d = None, np.inf
     for face in result.multi_face_landmarks or []:
