@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.config import RenderConfig
 from pipeline.errors import InputError, ScriptError
 from pipeline.progress import Progress
+from pipeline.timebase import frame_count
 from pipeline.types import PhotoIssue, Speech, Timing
 
 log = logging.getLogger(__name__)
@@ -58,11 +59,6 @@ def read_script(path: str | os.PathLike) -> str:
     raise ScriptError(
         f"{p} is not a text file (it is not UTF-8 text). Save the script as plain UTF-8 text."
     )
-
-
-def frame_count(duration_s: float, fps: float) -> int:
-    """Frames in a clip: the same rounding rule as the mouth and motion tracks."""
-    return max(1, int(round(duration_s * fps)))
 
 
 def fit_audio(speech: Speech, n_frames: int, fps: float) -> np.ndarray:
@@ -125,7 +121,7 @@ def render(
         times = timing.align(spoken, script_words, progress=progress)
 
     fps = config.video.fps
-    n_frames = frame_count(spoken.duration_s, fps)
+    n_frames = max(1, frame_count(spoken.duration_s, fps))
     duration_s = n_frames / fps
     tracks_start = time.perf_counter()
     if config.mouth == "envelope":

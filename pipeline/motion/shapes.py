@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.timebase import frame_centres_s, frame_count  # noqa: F401 - re-exported
 from pipeline.types import Word
 
 PAUSE_S = 0.3                 # a gap between words at least this long is a pause
-
-
-def frame_count(duration_s: float, fps: float) -> int:
-    """Frames in a clip: int(round(duration_s * fps)), the compositor's rule."""
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    return max(0, int(round(duration_s * fps)))
-
-
-def frame_centres_s(n_frames: int, fps: float) -> np.ndarray:
-    """Frame i covers [i/fps, (i+1)/fps) and is sampled at its centre."""
-    return (np.arange(n_frames, dtype=np.float64) + 0.5) / fps
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:

@@ -8,18 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.timebase import frame_centres_s, frame_count  # noqa: F401 - re-exported
 from pipeline.types import MouthTrack
-
-
-def frame_count(duration_s: float, fps: float) -> int:
-    """Frames in a clip: int(round(duration_s * fps)), never negative."""
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    return max(0, int(round(duration_s * fps)))
-
-
-def frame_centres_s(n_frames: int, fps: float) -> np.ndarray:
-    return (np.arange(n_frames, dtype=np.float64) + 0.5) / fps
 
 
 def mouth_opening(track: MouthTrack) -> np.ndarray:
