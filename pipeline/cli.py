@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from pipeline.config import (
     ASPECT_SIZES_PX,
@@ -53,6 +54,19 @@ def _build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="check whether a photo can be animated, and why not")
     c.add_argument("photo")
     c.add_argument("--face", type=int, default=None)
+
+    b = sub.add_parser("batch", help="render every item of a course manifest (.yaml or .csv)")
+    b.add_argument("manifest", help="course .yaml or .csv: items with script/text/audio, shared defaults")
+    b.add_argument("--out-dir", required=True, help="folder for the videos and batch_report.json")
+    b.add_argument("--executor", default="local", choices=["local", "ray"])
+    b.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS or a "
+                   "local Ray instance)")
+    b.add_argument("--jobs", type=int, default=1, help="local executor: items rendered at once")
+    b.add_argument("--photo", help="photo for items and defaults that name none")
+    b.add_argument("--voice", help="voice when the manifest names none")
+    b.add_argument("--aspect", choices=list(ASPECT_SIZES_PX), help="aspect when the manifest names none")
+    b.add_argument("--fps", type=float, help="frame rate when the manifest names none")
+    b.add_argument("--preset", choices=list(PRESETS), help="preset when the manifest names none")
 
     v = sub.add_parser("voices", help="list the available voices")
     v.add_argument("action", choices=["list"], nargs="?", default="list")
@@ -105,6 +119,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from pipeline.batch import run_batch
+
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs} must be 1 or more.")
+    defaults = {k: getattr(args, k) for k in ("photo", "voice", "aspect", "fps", "preset")
+                if getattr(args, k) is not None}
+    # Paths typed on the command line are relative to where the user is, not to the manifest.
+    if "photo" in defaults:
+        defaults["photo"] = str(Path(defaults["photo"]).resolve())
+    if defaults.get("voice", "").endswith((".yaml", ".yml")):
+        defaults["voice"] = str(Path(defaults["voice"]).resolve())
+    try:
+        report = run_batch(args.manifest, args.out_dir, executor=args.executor, address=args.address,
+                           jobs=args.jobs, defaults=defaults)
+    except KeyboardInterrupt:
+        print("interrupted: finished videos are kept; run the same command again to render the rest.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return report.exit_code
+
+
 def _cmd_voices(args: argparse.Namespace) -> int:
     from pipeline.speech import list_voices
 
@@ -130,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     # A kill (SIGTERM) cleans up like Ctrl-C: no half-written output either way.
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    commands = {"render": _cmd_render, "check": _cmd_check, "voices": _cmd_voices}
+    commands = {"render": _cmd_render, "check": _cmd_check, "voices": _cmd_voices,
+                "batch": _cmd_batch}
     try:
         return commands[args.command](args)
     except InputError as exc:
