@@ -12,7 +12,7 @@ import pytest
 from pipeline.errors import OutputError
 from pipeline.types import Word
 from pipeline.video.captions import fonts_dir, phrases, write_ass
-from pipeline.video.encode import check_writable, encode
+from pipeline.video.encode import _umask, check_writable, encode
 from pipeline.video.probe import probe, read_audio, read_frames
 
 FPS = 30.0
@@ -103,6 +103,8 @@ def test_full_size_1080x1920(tmp_path):
     info = probe(encode(frames, 10, None, tmp_path / "big.mp4", FPS, 1080, 1920))
     assert (info.width, info.height, info.n_frames) == (1080, 1920, 10)
     assert abs(info.audio_duration_s - info.video_duration_s) <= 1 / FPS
+    # Readable by others like any file the user saves, not private like the temporary file.
+    assert (tmp_path / "big.mp4").stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
 def _yellow(frame: np.ndarray) -> np.ndarray:

@@ -218,6 +218,8 @@ def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Pa
                 )
             if count != n_frames:
                 raise ValueError(f"got {count} frames, but {n_frames} were promised")
+            # mkstemp makes the file private (0600); a finished video gets the usual mode.
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, out)
             return out
         except BaseException:
@@ -238,3 +240,10 @@ def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Pa
                 proc.wait()
             tmp.unlink(missing_ok=True)
             raise
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
