@@ -68,8 +68,15 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--fps", type=float, help="frame rate when the manifest names none")
     b.add_argument("--preset", choices=list(PRESETS), help="preset when the manifest names none")
 
-    v = sub.add_parser("voices", help="list the available voices")
-    v.add_argument("action", choices=["list"], nargs="?", default="list")
+    v = sub.add_parser("voices", help="list, show or try the voices",
+                       description="avatar voices [list] | show NAME | say NAME \"text\" [--out x.wav] | "
+                       "clone NAME sample.wav [more.wav ...] [--base joe]")
+    v.add_argument("action", choices=["list", "show", "say", "clone"], nargs="?", default="list")
+    v.add_argument("name", nargs="?", help="voice profile name or file (show, say); new voice name (clone)")
+    v.add_argument("args", nargs="*", metavar="TEXT|SAMPLE",
+                   help="say: the words, script markup allowed; clone: recordings of the speaker (10 s+)")
+    v.add_argument("--out", default=None, help="say: the .wav to write (default NAME.wav)")
+    v.add_argument("--base", default="joe", help="clone: the Piper voice to convert (default joe)")
     return parser
 
 
@@ -144,8 +151,30 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _cmd_voices(args: argparse.Namespace) -> int:
     from pipeline.speech import list_voices
 
-    for profile in list_voices():
-        print(f"{profile.name:<12} {profile.engine:<6} {profile.description}")
+    if args.action == "list":
+        for profile in list_voices():
+            print(f"{profile.name:<12} {profile.engine:<6} {profile.description}")
+        return EXIT_OK
+    if not args.name:
+        raise InputError(f"Name the voice: avatar voices {args.action} NAME (see `avatar voices list`).")
+    if args.action == "show":
+        from pipeline.speech.voices import describe_voice
+
+        print(describe_voice(args.name))
+        return EXIT_OK
+    if args.action == "clone":
+        from pipeline.speech.voices import clone_voice
+
+        path = clone_voice(args.name, args.args, base=args.base)
+        print(f"wrote {path}: use it with --voice {args.name}")
+        return EXIT_OK
+    if not args.args:
+        raise InputError(f'Give the words to say: avatar voices say {args.name} "Hello there." [--out x.wav]')
+    from pipeline.speech.voices import say
+
+    out = Path(args.out) if args.out else Path(f"{Path(args.name).stem}.wav")
+    speech = say(args.name, " ".join(args.args), out)
+    print(f"wrote {out}: {speech.duration_s:.1f} s")
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@ import pytest
 
 from pipeline.errors import ScriptError
 from pipeline.text import normalize, prepare_script, split_sentences, words_of
+from pipeline.text.tags import PARAGRAPH_PAUSE_S, Pause, Unit, display_text, parse
 
 
 @pytest.mark.parametrize("raw, spoken", [
@@ -70,7 +71,10 @@ def test_emoji_and_markup_dropped():
         "- first item\n- second item\n\n"
         "```python\nprint(1)\n```\n"
     )
-    assert prepare_script(raw) == [
+    sentences = prepare_script(raw)
+    # Bold is emphasis; each blank line a paragraph pause.
+    assert sentences[:2] == ["Welcome to *my* channel.", "[pause 0.600s]."]
+    assert [display_text(s) for s in sentences if words_of(s)] == [
         "Welcome to my channel.",
         "This is great, see the docs and bold text.",
         "first item.",
@@ -126,3 +130,43 @@ def test_script_too_long_names_length_and_limit():
         prepare_script("word " * 100, max_chars=120)
     message = str(info.value)
     assert "500" in message and "120" in message and "Split" in message
+
+
+def test_markup_pauses_paragraphs_and_overrides():
+    sentences = prepare_script("One. [pause 1s] Two [pause 250ms] three.\n\nSay {SQL|sequel}, please.")
+    items = [item for s in sentences for item in parse(s)]
+    assert [i.seconds for i in items if isinstance(i, Pause)] == [1.0, 0.25, PARAGRAPH_PAUSE_S]
+    words = [w for s in sentences for w in words_of(s)]
+    assert words == ["One.", "Two", "three.", "Say", "SQL,", "please."]
+    sql = next(i for i in items if isinstance(i, Unit) and i.display == "SQL,")
+    assert sql.spoken == "sequel," and sql.override
+
+
+def test_markup_emphasis_and_speed_are_kept_per_sentence():
+    sentences = prepare_script("A *very* big **2 things** day. [speed 1.5]Fast one. Fast two.[/speed] Slow.")
+    units = [i for s in sentences for i in parse(s) if isinstance(i, Unit)]
+    assert [u.display for u in units if u.emphasis] == ["very", "two", "things"]
+    assert [u.display for u in units if u.speed == 1.5] == ["Fast", "one.", "Fast", "two."]
+    assert [u.speed for u in units if u.display == "Slow."] == [1.0]
+    assert all("[" not in w and "*" not in w for s in sentences for w in words_of(s))
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ("Hello.\nWait [pause 1s", r"'\[pause 1s' on line 2 is not valid"),
+    ("Hello [pause soon] there.", "not valid markup"),
+    ("Hello [pause 0s] there.", "longer than 0"),
+    ("Hello [pause 90s] there.", "at most 30"),
+    ("Hello [speed 5] there.", "between 0.5"),
+    ("Say {SQL|sequel right.", "not closed"),
+    ("Say {|sequel} right.", "both parts"),
+    ("[pause 1s]\n\n[pause 2s]", "nothing that can be spoken"),
+])
+def test_malformed_markup_names_the_problem(raw, fragment):
+    with pytest.raises(ScriptError, match=fragment):
+        prepare_script(raw)
+
+
+def test_stray_brackets_are_plain_text():
+    sentences = prepare_script("A lone { brace, a * star and [a note] stay text. [/speed] Done.")
+    assert [w for s in sentences for w in words_of(s)][-1] == "Done."
+    assert not any("speed" in s for s in sentences)

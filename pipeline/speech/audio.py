@@ -16,6 +16,9 @@ MIN_DURATION_S = 0.3
 MAX_DURATION_S = 65 * 60  # an hour-long lesson fits; longer belongs in several videos
 SILENT_PEAK_DBFS = -50.0      # below this the recording holds nothing audible
 SILENT_RMS_DBFS = -65.0
+# A recording is the creator's own level; only one far from the -14 LUFS target is corrected
+# (a quiet phone recording, say): moving a good recording would only add limiting.
+NARRATION_OK_LUFS = (-20.0, -8.0)
 
 
 def _ffmpeg() -> str:
@@ -68,7 +71,17 @@ def load_audio(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> Spee
             f"{path} is silent (peak {peak_dbfs:.0f} dBFS, average {rms_dbfs:.0f} dBFS). Check that the "
             "microphone was on and not muted, then record again, or raise the level before exporting."
         )
-    return Speech(audio=audio, sample_rate_hz=SAMPLE_RATE_HZ)
+    return Speech(audio=level_narration(audio, SAMPLE_RATE_HZ), sample_rate_hz=SAMPLE_RATE_HZ)
+
+
+def level_narration(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """A recording far too quiet or too loud brought to -14 LUFS; any other left as it is."""
+    from pipeline.speech.loudness import loudness_lufs, normalize_loudness
+
+    lufs = loudness_lufs(audio, sample_rate_hz)
+    if not np.isfinite(lufs) or NARRATION_OK_LUFS[0] <= lufs <= NARRATION_OK_LUFS[1]:
+        return audio
+    return normalize_loudness(audio, sample_rate_hz)
 
 
 def save_wav(speech: Speech, path: str | Path) -> Path:

@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.progress import SILENT, Progress
+from pipeline.speech.loudness import normalize_loudness
 from pipeline.speech.phones import Segment, fold
 from pipeline.speech.voices import Voice
 from pipeline.text import words_of
+from pipeline.text.tags import SPEAKABLE, Pause, Unit, display_text, parse
 from pipeline.types import SILENCE, Phone, Speech, Word
 
 LOGGER = logging.getLogger(__name__)
 
 EDGE_SILENCE_S = 0.15   # lead-in and lead-out, so the first phone is not cut by the video start
-PEAK_LEVEL = 0.9        # the whole speech is scaled once to this peak (-0.9 dBFS)
+# Emphasis (Piper has no SSML): the words are their own utterance, 25% slower and 4 dB louder.
+EMPHASIS_LENGTH = 1.25
+EMPHASIS_GAIN_DB = 4.0
 ESTIMATED_WORD_PROBABILITY = 0.0  # words whose span is spread by letter count, not measured
 
 
-def _synthesis_config(voice: Voice):
+def _synthesis_config(voice: Voice, length_scale: float):
     from piper import SynthesisConfig
 
     p = voice.profile
     # Piper normalises each sentence to full scale by default, which makes loudness jump
     # between sentences; one gain for the whole speech keeps the voice's own dynamics.
     return SynthesisConfig(
-        speaker_id=p.speaker, length_scale=p.length_scale, noise_scale=p.noise_scale,
+        speaker_id=p.speaker, length_scale=length_scale, noise_scale=p.noise_scale,
         noise_w_scale=p.noise_w, normalize_audio=False,
     )
 
@@ -124,53 +130,226 @@ def _sentence_words(voice: Voice, segments: list[Segment], words: list[str], off
             for k, w in enumerate(words)]
 
 
-def synthesize(sentences: list[str], voice: Voice, progress: Progress = SILENT) -> Speech:
-    """Speak normalized sentences; phones and caption-word spans come from Piper's own durations."""
+@dataclass
+class _Block:
+    """Synthesized audio of one run of words, with word spans relative to its start."""
+
+    audio: np.ndarray
+    segments: list[Segment]
+    words: list[Word]
+    rate: int
+    aligned: bool = True
+
+
+@dataclass
+class _Gap:
+    samples: int
+    exact: bool   # a [pause]: the whole silence, Piper's own edge silence included, is this long
+
+
+def _spoken_form(unit: Unit, lexicon: Mapping[str, str]) -> str:
+    """What the voice says for a unit: its override, else a lexicon entry, else the text."""
+    if unit.override or not lexicon:
+        return unit.spoken
+    m = re.fullmatch(r"(\W*)(.*?)(\W*)", unit.spoken)
+    lead, core, tail = m.groups()
+    spoken = lexicon.get(core, lexicon.get(core.lower()))
+    return unit.spoken if spoken is None else f"{lead}{spoken}{tail}"
+
+
+def _runs(items: list[Unit | Pause]) -> list[list[Unit] | Pause]:
+    """Units grouped into runs spoken in one go (same speed and emphasis, no pause between)."""
+    runs: list[list[Unit] | Pause] = []
+    for item in items:
+        if isinstance(item, Pause):
+            runs.append(item)
+        elif runs and isinstance(runs[-1], list) and (runs[-1][-1].speed, runs[-1][-1].emphasis) == (
+                item.speed, item.emphasis):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _spread(words: list[str], start_s: float, end_s: float, probability: float) -> list[Word]:
+    """A span shared by several caption words, by letter count (an override like {NYC|New York City})."""
+    weights = np.array([max(len(_bare(w)), 1) for w in words], dtype=float)
+    edges = start_s + (end_s - start_s) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
+    return [Word(w, float(a), float(b), probability) for w, a, b in zip(words, edges[:-1], edges[1:],
+                                                                       strict=True)]
+
+
+def _speak_run(voice: Voice, units: list[Unit], final: bool) -> _Block | None:
+    """One Piper utterance for a run; caption words get the spans of the words spoken for them."""
     rate = voice.sample_rate_hz
-    config = _synthesis_config(voice)
-    edge = np.zeros(int(round(EDGE_SILENCE_S * rate)), dtype=np.float32)
-    pause = np.zeros(int(round(voice.profile.sentence_pause_s * rate)), dtype=np.float32)
-    pieces: list[np.ndarray] = [edge]
-    segments: list[Segment] = [Segment(SILENCE, len(edge), None)]
-    words: list[Word] = []
-    aligned = True
-    offset = len(edge)
+    spoken = [_spoken_form(u, voice.lexicon) for u in units]
+    text = " ".join(spoken)
+    if not final and not re.search(r"[.,;:!?]$", text):
+        text += ","  # continuation intonation (and a short breath) where the sentence goes on
+    if not SPEAKABLE.search(text):
+        return None
+    p = voice.profile
+    scale = p.length_scale / units[0].speed * (EMPHASIS_LENGTH if units[0].emphasis else 1.0)
+    config = _synthesis_config(voice, length_scale=scale)
+    pieces, segments, aligned = [], [], True
+    for chunk in voice.model.synthesize(text, config, include_alignments=True):
+        audio = np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
+        alignments = chunk.phoneme_alignments
+        if alignments is None or sum(a.num_samples for a in alignments) != len(audio):
+            LOGGER.warning("Piper gave no phone alignment for: %s", text)
+            aligned = False
+            chunk_segments = [Segment(SILENCE, len(audio), None)]
+        else:
+            chunk_segments = fold([(a.phoneme, a.num_samples) for a in alignments], rate)
+        # espeak may cut one of our sentences into several; keep their word numbers apart.
+        base = 1 + max((s.word for s in segments if s.word is not None), default=-1)
+        segments += [Segment(s.label, s.samples, None if s.word is None else s.word + base)
+                     for s in chunk_segments]
+        pieces.append(audio)
+    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    if voice.conversion is not None:
+        from pipeline.speech.clone import convert
+
+        # Run by run (a sentence at most), so memory does not grow with the script.
+        audio = convert(audio, rate, voice.conversion)
+    if units[0].emphasis:
+        audio = audio * np.float32(10.0 ** (EMPHASIS_GAIN_DB / 20.0))
+    spoken_words = words_of(text)
+    counts = [len(words_of(s)) for s in spoken]
+    timed = _sentence_words(voice, segments, spoken_words, 0, rate) if spoken_words and aligned else \
+        _estimate_words(spoken_words, 0.0, len(audio) / rate) if spoken_words else []
+    words, k = [], 0
+    for unit, count in zip(units, counts, strict=True):
+        shown = words_of(unit.display)
+        if count:
+            span = timed[k:k + count]
+            words += _spread(shown, span[0].start_s, span[-1].end_s, min(w.probability for w in span))
+        elif shown:  # nothing spoken for it: a zero-length span where it would be
+            at_s = words[-1].end_s if words else 0.0
+            words += [Word(w, at_s, at_s, ESTIMATED_WORD_PROBABILITY) for w in shown]
+        k += count
+    return _Block(audio, segments if aligned else [Segment(SILENCE, len(audio), None)], words, rate, aligned)
+
+
+def _edge_silence(segments: list[Segment], from_end: bool) -> int:
+    ordered = reversed(segments) if from_end else iter(segments)
+    total = 0
+    for s in ordered:
+        if s.label != SILENCE:
+            break
+        total += s.samples
+    return total
+
+
+def synthesize(sentences: list[str], voice: Voice, progress: Progress = SILENT) -> Speech:
+    """Speak prepared sentences; phones and caption-word spans come from Piper's own durations.
+
+    Sentences may carry speech markup (pipeline/text/tags.py): pauses are silence of exactly
+    the length asked for (Piper's own silence at their edges included), emphasized words are
+    spoken as their own utterance, slower and louder, overrides and the voice's lexicon change
+    what is said but not the caption words. The result is at -14 LUFS, peaks under -1 dBTP.
+    """
+    rate = voice.sample_rate_hz
+    blocks: list[_Block | _Gap] = [_Gap(int(round(EDGE_SILENCE_S * rate)), exact=False)]
     for n, sentence in enumerate(progress.iterate(sentences, desc="speech", total=len(sentences),
                                                   unit="sentence")):
-        if n:
-            pieces.append(pause)
-            segments.append(Segment(SILENCE, len(pause), None))
-            offset += len(pause)
-        sentence_segments: list[Segment] = []
-        sentence_start = offset
-        for chunk in voice.model.synthesize(sentence, config, include_alignments=True):
-            audio = np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
-            alignments = chunk.phoneme_alignments
-            if alignments is None or sum(a.num_samples for a in alignments) != len(audio):
-                LOGGER.warning("Piper gave no phone alignment for: %s", sentence)
-                aligned = False
-                chunk_segments = [Segment(SILENCE, len(audio), None)]
-            else:
-                chunk_segments = fold([(a.phoneme, a.num_samples) for a in alignments], rate)
-            # espeak may cut one of our sentences into several; keep their word numbers apart.
-            base = 1 + max((s.word for s in sentence_segments if s.word is not None), default=-1)
-            sentence_segments += [Segment(s.label, s.samples, None if s.word is None else s.word + base)
-                                  for s in chunk_segments]
-            pieces.append(audio)
-            offset += len(audio)
-        caption_words = words_of(sentence)
-        if caption_words:
-            words += _sentence_words(voice, sentence_segments, caption_words, sentence_start, rate)
-        segments += sentence_segments
-    pieces.append(edge)
-    segments.append(Segment(SILENCE, len(edge), None))
-    audio = np.concatenate(pieces)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 0:
-        audio *= PEAK_LEVEL / peak
+        items = parse(sentence)
+        if not items:
+            continue
+        if n and not isinstance(items[0], Pause) and not (isinstance(blocks[-1], _Gap) and blocks[-1].exact):
+            blocks.append(_Gap(int(round(voice.profile.sentence_pause_s * rate)), exact=False))
+        runs = _runs(items)
+        for k, run in enumerate(runs):
+            if isinstance(run, Pause):
+                samples = int(round(run.seconds * rate))
+                if isinstance(blocks[-1], _Gap):
+                    # Pauses in a row (a paragraph break and a [pause]): the longest one counts.
+                    blocks[-1] = _Gap(max(samples, blocks[-1].samples if blocks[-1].exact else 0), True)
+                else:
+                    blocks.append(_Gap(samples, exact=True))
+                continue
+            final = all(isinstance(r, Pause) for r in runs[k + 1:])
+            block = _speak_run(voice, run, final)
+            if block is not None:
+                blocks.append(block)
+    blocks.append(_Gap(int(round(EDGE_SILENCE_S * rate)), exact=False))
+    return _assemble(blocks, voice, sentences)
+
+
+def _fit_exact_gaps(blocks: list[_Block | _Gap]) -> list[int]:
+    """For each block, how much edge silence to cut so every exact gap is as long as asked.
+
+    Returns the zeros to insert for each gap (the silence the blocks do not already give).
+    """
+    fill = []
+    for i, gap in enumerate(blocks):
+        if not isinstance(gap, _Gap):
+            fill.append(0)
+            continue
+        if not gap.exact:
+            fill.append(gap.samples)
+            continue
+        before = blocks[i - 1] if i and isinstance(blocks[i - 1], _Block) else None
+        after = blocks[i + 1] if i + 1 < len(blocks) and isinstance(blocks[i + 1], _Block) else None
+        tail = _edge_silence(before.segments, True) if before else 0
+        head = _edge_silence(after.segments, False) if after else 0
+        keep_tail = min(tail, gap.samples // 2)
+        keep_head = min(head, gap.samples - keep_tail)
+        if before:
+            _cut(before, tail - keep_tail, from_end=True)
+        if after:
+            _cut(after, head - keep_head, from_end=False)
+        fill.append(gap.samples - keep_tail - keep_head)
+    return fill
+
+
+def _cut(block: _Block, samples: int, from_end: bool) -> None:
+    """Cut `samples` of a block's edge silence: audio, segments and word times together."""
+    if samples <= 0:
+        return
+    left = samples
+    order = range(len(block.segments) - 1, -1, -1) if from_end else range(len(block.segments))
+    for i in order:
+        cut = min(block.segments[i].samples, left)
+        block.segments[i] = Segment(SILENCE, block.segments[i].samples - cut, None)
+        left -= cut
+        if not left:
+            break
+    block.segments = [s for s in block.segments if s.samples > 0]
+    if from_end:
+        block.audio = block.audio[:len(block.audio) - samples]
+    else:
+        block.audio = block.audio[samples:]
+        block.words = [Word(w.text, max(w.start_s - samples / block.rate, 0.0),
+                            max(w.end_s - samples / block.rate, 0.0), w.probability) for w in block.words]
+
+
+def _assemble(blocks: list[_Block | _Gap], voice: Voice, sentences: list[str]) -> Speech:
+    rate = voice.sample_rate_hz
+    fill = _fit_exact_gaps(blocks)
+    pieces: list[np.ndarray] = []
+    segments: list[Segment] = []
+    words: list[Word] = []
+    offset = 0
+    for block, zeros in zip(blocks, fill, strict=True):
+        if isinstance(block, _Gap):
+            if zeros:
+                pieces.append(np.zeros(zeros, dtype=np.float32))
+                segments.append(Segment(SILENCE, zeros, None))
+                offset += zeros
+            continue
+        shift_s = offset / rate
+        words += [Word(w.text, w.start_s + shift_s, w.end_s + shift_s, w.probability) for w in block.words]
+        pieces.append(block.audio)
+        segments += block.segments
+        offset += len(block.audio)
+    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    audio = normalize_loudness(audio, rate)
     return Speech(
-        audio=audio, sample_rate_hz=rate, text=" ".join(sentences),
-        phones=to_phones(segments, rate) if aligned else None, words=words,
+        audio=audio, sample_rate_hz=rate,
+        text=" ".join(filter(None, (display_text(s) for s in sentences))),
+        phones=to_phones(segments, rate) if all(b.aligned for b in blocks if isinstance(b, _Block))
+        else None, words=words,
     )
 
 

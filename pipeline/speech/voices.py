@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pipeline.errors import InputError
 
 VOICES_DIR = Path(__file__).resolve().parents[2] / "voices"
 DEFAULT_VOICE = "joe"
-ENGINES = ("piper",)
+ENGINES = ("piper", "clone")   # clone: a Piper voice converted by a WORLD clone file
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class VoiceProfile:
     noise_scale: float = 0.667
     noise_w: float = 0.8
     sentence_pause_s: float = 0.15      # silence added between sentences
+    lexicon: str | None = None          # YAML file of word: how to say it (relative to the profile)
+    clone: str | None = None            # engine clone: the .npz written by `avatar voices clone`
     description: str = ""
     path: Path | None = None            # the profile file it came from
 
@@ -34,6 +37,8 @@ class VoiceProfile:
 class Voice:
     profile: VoiceProfile
     model: object                        # piper.PiperVoice (typed loosely: piper imports lazily)
+    lexicon: Mapping[str, str] = field(default_factory=dict)  # word -> spoken form
+    conversion: object | None = None     # clone.Conversion applied to the Piper audio
 
     @property
     def sample_rate_hz(self) -> int:
@@ -118,6 +123,117 @@ def _load_piper(model_path: Path, config_path: Path):
     return PiperVoice.load(model_path, config_path, include_alignments=True)
 
 
+def read_lexicon(path: str | Path) -> dict[str, str]:
+    """A pronunciation lexicon: a YAML mapping of word to spoken form ("SQL: sequel").
+
+    Words match as written, else in lower case; the spoken form is any text the voice reads.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"Lexicon {path} cannot be read ({exc}). Fix the YAML or the path.") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str | int | float) for v in data.values()):
+        raise InputError(
+            f"Lexicon {path} must be a YAML mapping of word to spoken form, one per line, "
+            "for example `SQL: sequel`."
+        )
+    lexicon = {str(k).strip(): str(v).strip() for k, v in data.items() if str(v).strip()}
+    for word, spoken in list(lexicon.items()):
+        lexicon.setdefault(word.lower(), spoken)
+    return lexicon
+
+
+def _beside(profile: VoiceProfile, name: str) -> Path:
+    path = Path(name).expanduser()
+    return profile.path.parent / path if not path.is_absolute() and profile.path is not None else path
+
+
+def profile_lexicon(profile: VoiceProfile) -> dict[str, str]:
+    return read_lexicon(_beside(profile, profile.lexicon)) if profile.lexicon else {}
+
+
 def load_voice(name: str = DEFAULT_VOICE) -> Voice:
     profile = find_profile(name)
-    return Voice(profile, _load_piper(*model_files(profile)))
+    conversion = None
+    if profile.engine == "clone":
+        from pipeline.speech.clone import load_conversion
+
+        if not profile.clone:
+            raise InputError(f"Voice profile {profile.path} has engine clone but no `clone:` file. "
+                             "Make the clone again with `avatar voices clone NAME sample.wav`.")
+        conversion = load_conversion(_beside(profile, profile.clone))
+    return Voice(profile, _load_piper(*model_files(profile)), profile_lexicon(profile), conversion)
+
+
+def describe_voice(name: str) -> str:
+    """A profile's settings, the model files it uses and its lexicon size, as text."""
+    profile = find_profile(name)
+    lines = [f"{f.name}: {getattr(profile, f.name)}" for f in fields(VoiceProfile)
+             if getattr(profile, f.name) not in (None, "")]
+    model_path, config_path = model_files(profile)
+    lines += [f"model file: {model_path}", f"model config: {config_path}"]
+    if profile.lexicon:
+        lines.append(f"lexicon entries: {len({k.lower() for k in profile_lexicon(profile)})}")
+    return "\n".join(lines)
+
+
+def say(name: str, text: str, out: str | Path):
+    """Speak `text` (script markup allowed) with a voice into a WAV file; returns the Speech."""
+    from pipeline.speech.audio import save_wav
+    from pipeline.speech.synth import synthesize
+    from pipeline.text import prepare_script
+
+    out = Path(out)
+    if out.suffix.lower() != ".wav":
+        raise InputError(f"{out} must end in .wav (for example --out hello.wav).")
+    if not out.parent.is_dir():
+        raise InputError(f"Folder {out.parent} does not exist. Create it or choose another --out path.")
+    speech = synthesize(prepare_script(text), load_voice(name))
+    save_wav(speech, out)
+    return speech
+
+
+def clone_voice(name: str, samples: list[str | Path], base: str = DEFAULT_VOICE,
+                voices_dir: Path = VOICES_DIR) -> Path:
+    """A clone profile (voices_dir/NAME.yaml and NAME.clone.npz) from recordings of a speaker.
+
+    The base voice reads a fixed reference text; the clone maps its pitch and envelope to the
+    speaker's. Raises AudioError for samples that are too short, silent, clipped or noisy.
+    """
+    import numpy as np
+
+    from pipeline.speech.audio import load_audio
+    from pipeline.speech.clone import REFERENCE_SCRIPT, analyze, check_sample, fit_conversion, save_conversion
+    from pipeline.speech.synth import synthesize
+
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise InputError(f"Voice name {name!r} must be letters, digits, - or _ (it names the profile file).")
+    profile_path = voices_dir / f"{name}.yaml"
+    if profile_path.exists():
+        raise InputError(f"Voice {name!r} already exists ({profile_path}). Choose another name or delete it.")
+    if not samples:
+        raise InputError("Give at least one recording of the speaker: avatar voices clone NAME sample.wav")
+    loaded = [load_audio(path) for path in samples]
+    audio = np.concatenate([s.audio for s in loaded])
+    rate = loaded[0].sample_rate_hz
+    check_sample(audio, rate, " + ".join(Path(p).name for p in samples))
+    base_voice = load_voice(base)
+    if base_voice.conversion is not None:
+        raise InputError(f"Voice {base!r} is itself a clone; clone from a Piper voice such as joe.")
+    reference = synthesize(REFERENCE_SCRIPT, base_voice)
+    conversion = fit_conversion(analyze(reference.audio, rate), analyze(audio, rate))
+    save_conversion(conversion, voices_dir / f"{name}.clone.npz")
+    p = base_voice.profile
+    settings = {
+        "name": name, "engine": "clone", "model": p.model, "speaker": p.speaker,
+        "length_scale": p.length_scale, "noise_scale": p.noise_scale, "noise_w": p.noise_w,
+        "sentence_pause_s": p.sentence_pause_s, "clone": f"{name}.clone.npz",
+        "description": f"{p.name} cloned towards {', '.join(Path(s).name for s in samples)} "
+                       f"(pitch {np.exp(conversion.target.lf0_mean):.0f} Hz, "
+                       f"formants x{conversion.warp:.2f})",
+    }
+    if p.lexicon:
+        settings["lexicon"] = str(_beside(p, p.lexicon))
+    profile_path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return profile_path

@@ -8,6 +8,7 @@ from pipeline.errors import ScriptError
 from pipeline.text.markup import strip_markup
 from pipeline.text.normalize import normalize
 from pipeline.text.sentences import split_long, split_sentences
+from pipeline.text.tags import display_words, protect, restore
 
 __all__ = ["normalize", "prepare_script", "split_sentences", "words_of"]
 
@@ -20,9 +21,10 @@ def words_of(sentence: str) -> list[str]:
     """The caption words of a normalized sentence, in order.
 
     Words keep the punctuation attached to them ("world," "Hello."), as captions show it;
-    tokens with no letter or digit (a stray dash) are not words and are left out.
+    tokens with no letter or digit (a stray dash) are not words and are left out. Speech
+    markup is not shown: a pronunciation override {SQL|sequel} shows as "SQL".
     """
-    return [token for token in sentence.split() if SPEAKABLE.search(token)]
+    return display_words(sentence)
 
 
 def _finish(sentence: str) -> str:
@@ -34,7 +36,10 @@ def _finish(sentence: str) -> str:
 def prepare_script(raw: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     """The script as a list of normalized sentences, ready for speech and captions.
 
-    Raises ScriptError when the script is empty, has nothing speakable, or is too long.
+    Sentences may carry speech markup (pauses, emphasis, overrides, speed: see text/tags.py),
+    which `words_of` and speech synthesis understand.
+    Raises ScriptError when the script is empty, has nothing speakable, is too long, or has
+    malformed markup.
     """
     if raw is None or not raw.strip():
         raise ScriptError(
@@ -47,13 +52,17 @@ def prepare_script(raw: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
             "That is more than about an hour of speech. Split it into several scripts (one video "
             "each, for example one per lesson), or raise max_script_chars in the config."
         )
+    protected, table = protect(raw)
     sentences = []
-    for paragraph in strip_markup(raw).split("\n\n"):
+    for paragraph in strip_markup(protected).split("\n\n"):
         for sentence in split_sentences(paragraph):
             spoken = normalize(sentence)
             if SPEAKABLE.search(spoken):
                 sentences.extend(_finish(piece) for piece in split_long(spoken))
-    if not sentences:
+    # Sentences of pauses only stay (they are silence), unless there is nothing to say at all.
+    sentences = restore(sentences, table)
+    sentences = [s for s in sentences if display_words(s) or "[pause" in s]
+    if not any(display_words(s) for s in sentences):
         raise ScriptError(
             "The script has nothing that can be spoken: it contains only emoji, symbols, markup or "
             "punctuation. Write the words to say as ordinary text."
