@@ -34,6 +34,7 @@ TOOTH_EDGES_U = (0.0, 0.2, 0.36, 0.5, 0.63, 0.75)  # gaps between teeth, in half
 TOOTH_ROUND = 0.04           # tooth biting edges round off this much toward the gaps
 LOWER_TEETH_START_E = 0.2    # lower teeth appear when the gap exceeds this
 TONGUE_COLOR = np.array([170.0, 80.0, 80.0])
+GREY_PHOTO_LIP_CHROMA = 10.0  # lips with less RGB spread than this: a black-and-white photo
 
 
 @dataclass
@@ -167,6 +168,9 @@ def paint_mouth(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, low
             a = a_lo[..., None]
             color = color * (1 - a) + lo_teeth * a
 
+    if float(np.ptp(colors.lip)) < GREY_PHOTO_LIP_CHROMA:
+        # A black-and-white photo: the tinted cavity and tongue would be the only colour in it.
+        color = np.repeat(color.mean(axis=-1, keepdims=True), 3, axis=-1)
     _blend(roi, x0, y0, alpha, color)
 
 

@@ -190,7 +190,8 @@ class Renderer:
                           teeth, tongue, draw_teeth=self._draw_teeth,
                          photo_teeth=self.photo_teeth)
         blink = float(motion_values[self._blink_i]) if self._blink_i is not None else 0.0
-        eyes.paint_lids(roi, (x0, y0), points, self.lid_colors, blink, self.rig.eye_px)
+        eyes.paint_lids(roi, (x0, y0), points, self.lid_colors, blink, self.rig.eye_px,
+                        source_px=(map_x, map_y), rest_points_px=self.points)
         frame[y0:y1, x0:x1] = roi
         return frame
 

@@ -1,0 +1,127 @@
+"""Photoreal measures (issue 4) on a real short render, read back from the output pixels.
+
+Uses benchmarks/bench_photoreal.py's measuring functions (dlib descriptors, FaceMesh EAR,
+background change) on a ~3 s clip of a closed-mouth eval portrait.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+PORTRAIT = EVAL / "portraits" / "liveportrait_s9_monalisa.jpg"   # lips closed in the photo
+CLIP = EVAL / "speech" / "speechbrain_spk1_snt1.wav"             # 2.9 s of speech
+
+pytest.importorskip("dlib")
+pytest.importorskip("face_recognition_models")
+
+
+def _bench():
+    path = ROOT / "benchmarks" / "bench_photoreal.py"
+    spec = importlib.util.spec_from_file_location("bench_photoreal", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_photoreal", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _bench()
+
+
+def test_blink_events_from_ear_series():
+    fps = 30.0
+    ear = np.full(300, 0.30)
+    ear[50:56] = [0.27, 0.15, 0.05, 0.06, 0.18, 0.28]      # full: 4 frames above 1/5 of its peak
+    ear[150:153] = [0.24, 0.20, 0.25]                       # partial: peak closure 1/3
+    ear[200:203] = [0.28, 0.285, 0.28]                      # lid jitter, not a blink
+    ear[250] = np.nan                                       # a frame without a face
+    durations, peaks, deepest = bench.blink_events(ear, fps)
+    assert len(durations) == 2
+    assert durations[0] == pytest.approx(133.3, abs=0.1)
+    assert durations[1] == pytest.approx(100.0)
+    assert peaks[0] == pytest.approx(1 - 0.05 / 0.30)
+    assert deepest == [52, 151]
+
+
+def test_head_mask_covers_face_not_frame():
+    import skimage.data
+
+    from pipeline.face import analyze
+    from pipeline.video.layout import plan_layout
+
+    portrait = analyze(skimage.data.astronaut())
+    layout = plan_layout(portrait, 540, 540)
+    a = np.asarray(layout.photo_to_frame, dtype=np.float64)
+    pts = portrait.landmarks_px[:, :2] @ a[:, :2].T + a[:, 2]
+    mask, ring = bench.head_mask(np.concatenate([pts, np.zeros((len(pts), 1))], 1), (540, 540))
+    inside = np.round(pts).astype(int)
+    assert mask[inside[:, 1], inside[:, 0]].all()       # every landmark is inside the head mask
+    assert 0.05 < mask.mean() < 0.6                      # ...which leaves background to measure
+    assert not (mask & ring).any() and ring.any()
+
+
+@pytest.mark.skipif(not (PORTRAIT.exists() and CLIP.exists()), reason="needs ../shared/eval")
+def test_short_render_keeps_identity_background_and_face(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "OUT_DIR", tmp_path)
+    m = bench.measure_clip("monalisa", PORTRAIT, CLIP, tmp_path, identity_every_n=3, with_sheet=True)
+    assert m.n_frames >= 80
+    assert m.frames_without_face == 0
+    assert m.photo_descriptor and m.identity_missed == 0
+    assert m.identity_max is not None and m.identity_max <= bench.IDENTITY_MAX_TARGET
+    assert m.background_grey <= bench.BACKGROUND_TARGET_GREY
+    # every full blink the motion track asked for shows up in the pixels
+    assert m.blinks_measured >= sum(p >= 0.95 for p in m.scheduled_peaks)
+    assert Path(m.sheet).exists()
+
+
+def test_full_blink_closes_the_eye_in_the_pixels():
+    """At blink 1 the eye must read as closed to FaceMesh: no iris or sclera left where the
+    smooth warp lags the lid landmarks (a full blink measured only ~0.5 closure before)."""
+    import skimage.data
+
+    from pipeline.animate import Renderer
+    from pipeline.face import analyze
+    from pipeline.types import ARTICULATION, MOTION
+    from pipeline.video.layout import plan_layout
+
+    portrait = analyze(skimage.data.astronaut())
+    renderer = Renderer(portrait, plan_layout(portrait, 1080, 1080))
+    box = bench.crop_box(renderer.points, renderer.background.shape)
+    ears = []
+    for blink in (0.0, 1.0):
+        motion = np.zeros(len(MOTION), np.float32)
+        motion[list(MOTION).index("blink")] = blink
+        frame = renderer.render_frame(np.zeros(len(ARTICULATION), np.float32), motion)
+        points = bench.mesh_landmarks(frame, box)
+        assert points is not None
+        ears.append(bench.eye_aspect_ratio(points))
+    assert 1.0 - ears[1] / ears[0] >= 0.65, ears
+
+
+def test_black_and_white_photo_gets_no_coloured_mouth():
+    import skimage.color
+    import skimage.data
+
+    from pipeline.animate import Renderer
+    from pipeline.face import analyze
+    from pipeline.face import landmarks as lm
+    from pipeline.types import ARTICULATION, MOTION
+    from pipeline.video.layout import plan_layout
+
+    grey = (skimage.color.rgb2gray(skimage.data.astronaut()) * 255).round().astype(np.uint8)
+    portrait = analyze(np.repeat(grey[..., None], 3, axis=2))
+    renderer = Renderer(portrait, plan_layout(portrait, 540, 540))
+    mouth = np.zeros(len(ARTICULATION), np.float32)
+    mouth[list(ARTICULATION).index("jaw_open")] = 1.0
+    mouth[list(ARTICULATION).index("tongue_show")] = 1.0
+    frame = renderer.render_frame(mouth, np.zeros(len(MOTION), np.float32)).astype(int)
+    p = renderer.points
+    x0, x1 = int(p[lm.MOUTH_LEFT_CORNER, 0]), int(p[lm.MOUTH_RIGHT_CORNER, 0])
+    y0, y1 = int(p[lm.NOSE_TIP, 1]), int(p[lm.CHIN, 1])
+    assert np.ptp(frame[y0:y1, x0:x1], axis=2).max() <= 2
