@@ -79,6 +79,14 @@ def test_smiling_photo_rests_closed_and_opens():
     assert lm.mouth_aperture(measure(render(r, dict(jaw_open=0.8, lip_open=0.8)))) > 0.08
 
 
+def test_lip_press_wins_over_anticipated_rounding():
+    """The "m" of "Pam walked" is pressed while the lips already round for the "w"."""
+    r = astronaut_renderer()
+    pressed = render(r, dict(lip_press=1, lip_round=1, lip_open=0.5, upper_lip_raise=1))
+    assert lm.mouth_aperture(measure(pressed)) < 0.03
+    assert lm.mouth_aperture(measure(render(r, dict(lip_round=1)))) > 0.05
+
+
 def test_closed_base_keeps_the_face_outside_the_mouth():
     portrait = analyze(skimage.data.astronaut())
     layout = plan_layout(portrait, WIDTH, HEIGHT)

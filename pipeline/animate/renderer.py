@@ -20,6 +20,8 @@ from pipeline.face import landmarks as lm
 from pipeline.face.detect import quiet_native_logs
 from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
 
+# Controls whose vertical parting gives way to lip_press.
+PRESS_YIELDS = ("lip_open", "lip_round", "upper_lip_raise")
 GRID_STEP_PX = 4              # coarse field resolution (frame px per cell)
 ROI_MARGIN_X_FACE = 0.5       # ROI beyond the face oval, in face widths, each side
 ROI_MARGIN_TOP_FACE = 0.6     # above the forehead landmark (hair)
@@ -128,6 +130,13 @@ class Renderer:
                 v[k] = mouth_values[self._mouth_index[name]]
             elif name in self._motion_index:
                 v[k] = motion_values[self._motion_index[name]]
+        # p, b and m shut the lips whatever else the mouth is doing: anticipated rounding
+        # for a following "w" or "oo" (or a lingering lip_open) must not part them.
+        if "lip_press" in self._mouth_index:
+            press = float(np.clip(mouth_values[self._mouth_index["lip_press"]], 0.0, 1.0))
+            for k, name in enumerate(self.controls):
+                if name in PRESS_YIELDS:
+                    v[k] *= 1.0 - press
         return v
 
     def head_values(self, motion_values: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 TARGET_LUFS = -14.0
-# A little under -1 dBTP: the 48 kHz AAC encode of the video can raise inter-sample peaks a bit.
-TRUE_PEAK_CEILING_DBTP = -1.5
+# Well under -1 dBTP: the 48 kHz AAC encode raised inter-sample peaks by up to 0.7 dB
+# (measured: -1.5 dBTP in, -0.84 dBTP out), and the issue asks for the video to stay below -1.
+TRUE_PEAK_CEILING_DBTP = -2.0
 OVERSAMPLE = 4              # true peak estimated at 4x the sample rate (BS.1770-4 annex 2)
 LIMITER_WINDOW_S = 0.005    # gain reaches its lowest value 5 ms before a peak: no audible click
 MIN_MEASURABLE_S = 0.4      # one BS.1770 gating block; shorter audio has no integrated loudness

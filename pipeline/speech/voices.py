@@ -115,12 +115,44 @@ def model_files(profile: VoiceProfile) -> tuple[Path, Path]:
     return model_path, config_path
 
 
+# Piper's VITS graph samples its duration and waveform noise with RandomNormalLike nodes that
+# carry no seed, so every run sounded (and was timed) a little differently. With a fixed seed
+# and a fresh session per loaded voice (the generator lives in the session), the same script
+# is said the same way in every render: renders are reproducible.
+NOISE_SEED = 1234.0
+
+
 @lru_cache(maxsize=4)
-def _load_piper(model_path: Path, config_path: Path):
+def _load_piper(model_path: Path, config_path: Path) -> tuple[bytes, object]:
+    """The voice graph, patched once per process: alignments exposed, noise seeded."""
+    import json
+
+    import onnx
+    from piper.config import PiperConfig
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    model = onnx.load(str(model_path))
+    # Expose the per-phoneme sample counts (Piper's include_alignments does the same in memory).
+    add_alignment_output(model)
+    for node in model.graph.node:
+        if node.op_type.startswith(("RandomNormal", "RandomUniform")):
+            kept = [a for a in node.attribute if a.name != "seed"]
+            del node.attribute[:]
+            node.attribute.extend([*kept, onnx.helper.make_attribute("seed", NOISE_SEED)])
+    config = PiperConfig.from_dict(json.loads(Path(config_path).read_text(encoding="utf-8")))
+    return model.SerializeToString(), config
+
+
+def _piper_voice(model_path: Path, config_path: Path):
+    """A Piper voice with its own session, so its noise starts from the seed (about 0.3 s)."""
+    import onnxruntime
     from piper import PiperVoice
 
-    # include_alignments patches the graph in memory (needs onnx) to expose per-phoneme durations.
-    return PiperVoice.load(model_path, config_path, include_alignments=True)
+    graph, config = _load_piper(model_path, config_path)
+    session = onnxruntime.InferenceSession(
+        graph, sess_options=onnxruntime.SessionOptions(), providers=["CPUExecutionProvider"]
+    )
+    return PiperVoice(config=config, session=session)
 
 
 def read_lexicon(path: str | Path) -> dict[str, str]:
@@ -163,7 +195,7 @@ def load_voice(name: str = DEFAULT_VOICE) -> Voice:
             raise InputError(f"Voice profile {profile.path} has engine clone but no `clone:` file. "
                              "Make the clone again with `avatar voices clone NAME sample.wav`.")
         conversion = load_conversion(_beside(profile, profile.clone))
-    return Voice(profile, _load_piper(*model_files(profile)), profile_lexicon(profile), conversion)
+    return Voice(profile, _piper_voice(*model_files(profile)), profile_lexicon(profile), conversion)
 
 
 def describe_voice(name: str) -> str:
