@@ -26,10 +26,22 @@ test: setup
 	$(PY) -m pytest -q -ra
 
 bench: setup
-	$(PY) benchmarks/bench_render.py
+	$(PY) benchmarks/bench_speed.py
+	@test -f out/demo.mp4 && $(PY) benchmarks/transcript_wer.py examples/founder_update.txt out/demo.mp4 || echo 'run make demo first for the transcript WER'
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline tests benchmarks
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
+
+.PHONY: train-mouth eval-lipsync
+
+# Rebuilds checkpoints/mouth_net.onnx from seed 0 (corpus + training, < 60 min on 2 cores).
+train-mouth: setup
+	$(PY) -m pip install --quiet -e '.[train]'
+	$(PY) -m training.train_mouth --seed 0
+
+# Lip-sync measurements for checkpoints/MODEL_CARD.md (real data from ../shared/eval when present).
+eval-lipsync: setup
+	$(PY) benchmarks/eval_lipsync.py

