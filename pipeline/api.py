@@ -70,6 +70,19 @@ def fit_audio(speech: Speech, n_frames: int, fps: float) -> np.ndarray:
     return audio.astype(np.float32)
 
 
+def _mouth_track(driver: str, spoken: Speech, times: Timing, duration_s: float, fps: float):
+    from pipeline import mouth
+    from pipeline.mouth import net
+
+    if driver == "envelope":
+        return mouth.from_envelope(spoken.audio, spoken.sample_rate_hz, duration_s, fps)
+    rules = mouth.track(times.phones, duration_s, fps)
+    if driver == "rules":
+        return rules
+    learned = net.track_from_audio(spoken.audio, spoken.sample_rate_hz, duration_s, fps)
+    return learned if driver == "net" else net.fuse(learned, rules)
+
+
 def _sidecar_paths(out: Path) -> tuple[Path, Path]:
     return out.with_suffix(".srt"), out.with_suffix(".vtt")
 
@@ -89,7 +102,7 @@ def render(
     Raises an `InputError` subclass for input that cannot be used; nothing is written then.
     """
     # Stages import lazily so `avatar --help` and `avatar check` stay fast.
-    from pipeline import face, motion, mouth, speech, text, timing, video
+    from pipeline import face, motion, speech, text, timing, video
     from pipeline.animate import frames
     from pipeline.video.layout import plan_layout
 
@@ -124,10 +137,7 @@ def render(
     n_frames = max(1, frame_count(spoken.duration_s, fps))
     duration_s = n_frames / fps
     tracks_start = time.perf_counter()
-    if config.mouth == "envelope":
-        mouth_track = mouth.from_envelope(spoken.audio, spoken.sample_rate_hz, duration_s, fps)
-    else:
-        mouth_track = mouth.track(times.phones, duration_s, fps)
+    mouth_track = _mouth_track(config.mouth, spoken, times, duration_s, fps)
     motion_track = motion.idle(
         duration_s, fps, seed=config.motion.seed, words=times.words,
         sentences=times.sentences, style=config.motion.style,

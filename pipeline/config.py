@@ -17,7 +17,10 @@ DEFAULT_ASPECT = "9:16"
 DEFAULT_FPS = 30.0
 MIN_FPS, MAX_FPS = 10.0, 60.0
 STYLES = ("calm", "natural", "expressive")
-MOUTH_DRIVERS = ("rules", "envelope")
+# rules: phones to shapes (default: best on the real talking-face videos, see
+# checkpoints/MODEL_CARD.md); net: the audio-to-mouth network; fusion: both, closures from
+# either; envelope: the loudness baseline the benchmarks compare against.
+MOUTH_DRIVERS = ("rules", "net", "fusion", "envelope")
 
 
 @dataclass(frozen=True)

@@ -226,3 +226,16 @@ def test_interrupt_mid_render_leaves_no_output(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_INTERRUPTED, seen + err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("driver", ["net", "fusion"])
+def test_learned_mouth_drivers_render_a_moving_mouth(driver, tmp_path):
+    from pipeline import RenderConfig, render
+    from pipeline.config import VideoConfig
+
+    result = render(EXAMPLES / "selfie.png", tmp_path / f"{driver}.mp4", script="Mama, a big apple!",
+                    config=RenderConfig(mouth=driver, quiet=True,
+                                        video=VideoConfig(aspect="1:1", fps=15)))
+    aperture = apertures(result.video_path)
+    assert aperture.std() > 0.01 and aperture.max() > 0.05
+    assert aperture[0] < 0.03 and aperture[-1] < 0.03   # closed in the lead-in and lead-out
