@@ -12,26 +12,16 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.text import normalize, prepare_script, words_of  # noqa: E402
+from pipeline.timing.wer import word_error_rate  # noqa: E402
 from pipeline.timing.whisper import load_model  # noqa: E402
 from pipeline.video.probe import read_audio  # noqa: E402
 
 
 def tokens(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower().replace("-", " "))
-
-
-def word_error_rate(ref: list[str], hyp: list[str]) -> float:
-    d = np.arange(len(hyp) + 1)
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d.copy(), i
-        for j, h in enumerate(hyp, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r != h))
-    return float(d[len(hyp)]) / max(1, len(ref))
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from pipeline.face.landmarks import mouth_aperture
+from pipeline.timing.wer import word_error_rate
 from pipeline.video.probe import probe, read_audio, read_frames
 
 from conftest import EXAMPLES, eval_dir
@@ -30,15 +31,6 @@ def avatar(*args: str, timeout_s: float = 600) -> subprocess.CompletedProcess:
 
 def words_of(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
-
-
-def word_error_rate(ref: list[str], hyp: list[str]) -> float:
-    d = np.arange(len(hyp) + 1)
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d.copy(), i
-        for j, h in enumerate(hyp, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r != h))
-    return d[len(hyp)] / max(1, len(ref))
 
 
 def apertures(video: Path) -> np.ndarray:
