@@ -17,6 +17,7 @@ DEFAULT_ASPECT = "9:16"
 DEFAULT_FPS = 30.0
 MIN_FPS, MAX_FPS = 10.0, 60.0
 STYLES = ("calm", "natural", "expressive")
+MAX_MOTION_SCALE = 3.0
 # rules: phones to shapes (default: best on the real talking-face videos, see
 # checkpoints/MODEL_CARD.md); net: the audio-to-mouth network; fusion: both, closures from
 # either; envelope: the loudness baseline the benchmarks compare against.
@@ -47,6 +48,8 @@ class CaptionConfig:
 class MotionConfig:
     style: str = "natural"
     seed: int = 0
+    scale: float = 1.0            # --motion-scale: head, brow and gaze amplitude (0 = still head)
+    loop: bool = False            # --loop: the last frame flows into the first
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ class RenderConfig:
         if self.motion.style not in STYLES:
             raise InputError(
                 f"Unknown style {self.motion.style!r}. Use one of: {', '.join(STYLES)}."
+            )
+        if not (0.0 <= self.motion.scale <= MAX_MOTION_SCALE):
+            raise InputError(
+                f"Motion scale {self.motion.scale:g} is out of range. Use --motion-scale between 0 "
+                f"(a still head that still blinks) and {MAX_MOTION_SCALE:g}; 1 is natural."
             )
         if self.mouth not in MOUTH_DRIVERS:
             raise InputError(

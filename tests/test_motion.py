@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline import motion
-from pipeline.motion import blinks
+from pipeline.motion import blinks, head, prosody
 from pipeline.motion.idle import blink_boundaries
 from pipeline.types import MOTION, Word
 
@@ -200,3 +200,201 @@ def test_breathing_rate_at_rest_and_inhales_in_pauses(speech_120s):
     # breathing in while talking is rare; almost all inhaling is in pauses
     assert rising[in_word].mean() < 0.02
     assert rising[~in_word].mean() > 0.1
+
+
+# --- blinks: short clips, schedule statistics -------------------------------------------------
+
+@pytest.mark.parametrize("duration_s", [4.0, 5.0, 9.67, 15.0])
+def test_short_clips_blink_at_the_human_rate(duration_s):
+    # a free-running random schedule gives a 10 s clip one or two blinks a third of the time
+    # (6-12 a minute); every clip here must count inside 15-26 a minute, 20 on average
+    rates = []
+    for seed in range(40):
+        words, sentences, _ = fake_speech(duration_s + 3.0, seed)
+        track = motion.idle(duration_s, FPS, seed=seed, words=words, sentences=sentences)
+        rates.append(len(blink_spans(track.channel("blink"))) / duration_s * 60.0)
+    assert 15.0 <= min(rates) and max(rates) <= 26.0, rates
+    if duration_s >= 9.0:      # shorter clips have one whole count in range: 15 or 24 a minute
+        assert 17.0 <= np.mean(rates) <= 23.0
+
+
+def test_first_blink_comes_soon_after_the_start():
+    firsts = [blinks.schedule(10.0, np.random.default_rng(seed))[0].start_s for seed in range(200)]
+    assert min(firsts) >= blinks.FIRST_BLINK_S
+    assert np.median(firsts) < 1.5
+
+
+def test_blink_schedule_statistics_over_seeds():
+    events = [blinks.schedule(120.0, np.random.default_rng(seed)) for seed in range(30)]
+    rates = [len(e) / 2.0 for e in events]
+    assert 17.0 <= np.mean(rates) <= 23.0 and min(rates) >= 15.0 and max(rates) <= 26.0
+    flat = [b for e in events for b in e]
+    durations_s = np.array([b.end_s - b.start_s for b in flat])
+    assert durations_s.min() >= 0.1 and durations_s.max() <= 0.4
+    # closing 40-47% faster than opening over the same travel
+    speedup = np.array([b.open_s / b.close_s for b in flat])
+    assert speedup.min() >= 1.4 - 1e-9 and speedup.max() <= 1.47 + 1e-9
+    partial = np.mean([b.peak < 1.0 for b in flat])
+    assert 0.42 <= partial <= 0.58, partial
+    # log-normal intervals: skewed to the right, symmetric in the log
+    intervals = np.concatenate([np.diff([b.start_s for b in e]) for e in events])
+    def skew(x):
+        return float(np.mean((x - x.mean()) ** 3) / x.std() ** 3)
+    assert skew(intervals) > 0.5
+    assert abs(skew(np.log(intervals))) < 0.35
+    assert 2.4 <= np.median(intervals) <= 3.3
+
+
+def test_loop_blinks_never_straddle_the_wrap():
+    for seed in range(50):
+        duration_s = 3.0 + seed * 0.37
+        events = blinks.schedule(duration_s, np.random.default_rng(seed), loop=True)
+        assert all(b.start_s >= blinks.LOOP_MARGIN_S - 1e-9 for b in events)
+        assert all(b.end_s <= duration_s - blinks.LOOP_MARGIN_S + 1e-9 for b in events)
+        for a, b in zip(events[:-1], events[1:], strict=True):
+            assert b.start_s - a.end_s >= blinks.MIN_GAP_S - 1e-9
+
+
+# --- prosody: accents drive nods and brows, the head lagging by ~30 ms ------------------------
+
+SR = 16000
+ACCENT_TIMES_S = (0.9, 2.1, 3.4, 4.6)
+
+
+def accented_voice(duration_s: float = 5.5) -> np.ndarray:
+    """A voiced, syllable-paced harmonic signal at 120 Hz with a +4 semitone F0 peak at each
+    ACCENT_TIMES_S: accents whose times are known."""
+    t = np.arange(int(duration_s * SR)) / SR
+    st = sum(4.0 * np.exp(-0.5 * ((t - a) / 0.08) ** 2) for a in ACCENT_TIMES_S)
+    f0 = 120.0 * 2.0 ** (st / 12.0)
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
+    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t) ** 2
+    envelope = syllables * (t > 0.3) * (t < duration_s - 0.4)
+    return (0.2 * voice * envelope).astype(np.float32)
+
+
+def test_accents_found_at_the_f0_peaks():
+    found = prosody.accents(accented_voice(), SR)
+    times = np.array([a.time_s for a in found if a.strength > 0.3])
+    assert len(times) == len(ACCENT_TIMES_S), times
+    assert np.abs(times - np.array(ACCENT_TIMES_S)).max() < 0.05
+    # a flat voice has none
+    t = np.arange(3 * SR) / SR
+    flat = sum(np.sin(2 * np.pi * 120.0 * k * t) / k for k in range(1, 12)).astype(np.float32)
+    assert not [a for a in prosody.accents(0.2 * flat, SR) if a.strength > 0.3]
+
+
+@pytest.mark.parametrize("fps", [30.0, 100.0])
+def test_nods_lag_the_accents_by_about_30_ms(fps):
+    audio = accented_voice()
+    duration_s = len(audio) / SR
+    kwargs = dict(sample_rate_hz=SR, style="natural")
+    with_nods = motion.idle(duration_s, fps, seed=1, audio=audio, **kwargs)
+    without = motion.idle(duration_s, fps, seed=1, audio=np.zeros_like(audio), **kwargs)
+    nods = with_nods.channel("head_pitch_deg") - without.channel("head_pitch_deg")
+    assert nods.min() >= -1e-4 and nods.max() > 1.0          # chin down, by a degree or more
+    times_s = (np.arange(len(nods)) + 0.5) / fps
+    accent = prosody.accent_signal(times_s, prosody.accents(audio, SR))
+    lags = np.arange(-10, 11)
+    xcorr = [np.dot(accent[max(0, -k):len(accent) - max(0, k)], nods[max(0, k):len(nods) - max(0, -k)])
+             for k in lags]
+    best_s = lags[int(np.argmax(xcorr))] / fps
+    assert abs(best_s - 0.03) <= 0.5 / fps + 1e-9, best_s
+    assert with_nods.channel("brow_raise").max() > 0.3
+
+
+def test_accents_on_content_words_of_real_speech():
+    from pipeline import speech, text
+
+    spoken = speech.synthesize(text.prepare_script("I never said she stole my money. "
+                                                   "That is the remarkable thing."),
+                               speech.load_voice("joe"))
+    found = prosody.accents(spoken.audio, spoken.sample_rate_hz)
+    assert len(found) >= 3
+    kept = head.stressed_accents(found, spoken.words)
+    assert 2 <= len(kept) <= len(found)
+    for a in kept:
+        on = [w.text.lower().strip(".") for w in spoken.words
+              if w.start_s - 0.05 <= a.time_s <= w.end_s + 0.05]
+        assert set(on) - head.FUNCTION_WORDS, on
+    track = motion.idle(spoken.duration_s, FPS, seed=0, words=spoken.words, audio=spoken.audio,
+                        sample_rate_hz=spoken.sample_rate_hz)
+    assert np.all(np.isfinite(track.values))
+
+
+# --- --motion-scale and --loop -----------------------------------------------------------------
+
+HEAD = ("head_yaw_deg", "head_pitch_deg", "head_roll_deg", "head_dx", "head_dy")
+
+
+def test_scale_zero_is_a_still_head_that_still_blinks_and_breathes(speech_120s):
+    words, sentences, _ = speech_120s
+    audio = accented_voice()
+    track = motion.idle(20.0, FPS, seed=2, words=words, sentences=sentences, audio=audio,
+                        sample_rate_hz=SR, scale=0.0, style="expressive")
+    for name in (*HEAD, "brow_raise", "gaze_x", "gaze_y"):
+        assert np.all(track.channel(name) == 0.0), name
+    assert len(blink_spans(track.channel("blink"))) >= 5
+    assert np.ptp(track.channel("breath")) > 1.0
+
+
+def test_scale_multiplies_motion_within_the_ceilings(speech_120s):
+    words, sentences, duration_s = speech_120s
+    spread = {}
+    for scale in (0.5, 1.0, 2.0, 3.0):
+        track = motion.idle(duration_s, FPS, seed=3, words=words, sentences=sentences,
+                            style="expressive", scale=scale)
+        spread[scale] = np.std(track.channel("head_yaw_deg"))
+        for name in HEAD:
+            assert np.abs(track.channel(name)).max() < head.CEILINGS[name]
+    assert 0.4 < spread[0.5] / spread[1.0] < 0.6
+    assert spread[2.0] > 1.6 * spread[1.0] and spread[3.0] > spread[2.0]
+    with pytest.raises(ValueError, match="scale"):
+        motion.idle(1.0, FPS, seed=0, scale=-1.0)
+
+
+def wrap_is_seamless(values: np.ndarray) -> bool:
+    """Frame n-1 -> frame 0 steps no more than the clip's own frame steps, in value and slope."""
+    step = np.abs(np.diff(values))
+    bend = np.abs(np.diff(values, 2))
+    wrap_step = abs(values[0] - values[-1])
+    wrap_bend = max(abs(values[0] - 2 * values[-1] + values[-2]), abs(values[1] - 2 * values[0] + values[-1]))
+    return wrap_step <= step.max() + 1e-6 and wrap_bend <= bend.max() + 1e-6
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_loop_last_frame_flows_into_the_first(speech_120s, seed):
+    words, sentences, _ = speech_120s
+    cases = [dict(), dict(words=[w for w in words if w.end_s < 9.0],
+                          sentences=[s for s in sentences if s[1] < 9.0])]
+    seams = []
+    for kwargs in cases:
+        looped = motion.idle(10.0, FPS, seed=seed, loop=True, style="expressive", **kwargs)
+        for name in MOTION:
+            v = looped.channel(name).astype(np.float64)
+            assert wrap_is_seamless(v), name
+        assert looped.channel("blink")[0] == 0.0 and looped.channel("blink")[-1] == 0.0
+        assert looped.channel("gaze_x")[-1] == 0.0
+        plain = motion.idle(10.0, FPS, seed=seed, style="expressive", **kwargs)
+        seams += [wrap_is_seamless(plain.channel(n).astype(np.float64)) for n in HEAD]
+    # without --loop the head jumps at the wrap: the test can tell
+    assert not all(seams)
+
+
+# --- config and CLI -----------------------------------------------------------------------------
+
+def test_motion_scale_and_loop_reach_the_config():
+    from pipeline.cli import _build_parser, _config_from_args
+    from pipeline.config import MotionConfig, RenderConfig
+    from pipeline.errors import InputError
+
+    args = _build_parser().parse_args(["render", "s.txt", "--photo", "p.png", "--out", "o.mp4",
+                                       "--motion-scale", "2", "--loop"])
+    config = _config_from_args(args).validate()
+    assert config.motion.scale == 2.0 and config.motion.loop is True
+    argv = ["render", "s.txt", "--photo", "p.png", "--out", "o.mp4"]
+    plain = _config_from_args(_build_parser().parse_args(argv))
+    assert plain.motion.scale == 1.0 and plain.motion.loop is False
+    with pytest.raises(InputError, match="--motion-scale"):
+        RenderConfig(motion=MotionConfig(scale=4.0)).validate()

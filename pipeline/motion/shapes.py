@@ -22,6 +22,14 @@ def bump(t: np.ndarray, start_s: float, rise_s: float, hold_s: float, fall_s: fl
     return up * (1.0 - down)
 
 
+def bump_span(t: np.ndarray, start_s: float, rise_s: float, hold_s: float,
+              fall_s: float) -> tuple[slice, np.ndarray]:
+    """`bump` only where it is non-zero: (the slice of sorted `t` it covers, its values there),
+    so that thousands of events over an hour of frames stay cheap."""
+    i0, i1 = np.searchsorted(t, (start_s, start_s + rise_s + hold_s + fall_s))
+    return slice(int(i0), int(i1)), bump(t[i0:i1], start_s, rise_s, hold_s, fall_s)
+
+
 def pauses(words: list[Word] | None, duration_s: float) -> list[tuple[float, float]]:
     """Silent spans (start_s, end_s) of at least PAUSE_S: before, between and after words."""
     if not words:
@@ -35,4 +43,19 @@ def pauses(words: list[Word] | None, duration_s: float) -> list[tuple[float, flo
         cursor = max(cursor, end)
     if duration_s - cursor >= PAUSE_S:
         out.append((cursor, duration_s))
+    return out
+
+
+def loop_crossfade(values: np.ndarray, n_frames: int) -> np.ndarray:
+    """The first n_frames of `values`, made to loop: over the first len(values) - n_frames
+    frames they ease from the continuation of frame n_frames - 1 back into their own course,
+    so frame n_frames - 1 flows into frame 0 with the same value and slope as into frame
+    n_frames of the longer clip.
+    """
+    fade = len(values) - n_frames
+    out = np.array(values[:n_frames], dtype=np.float64)
+    if fade <= 0:
+        return out
+    w = smoothstep(np.arange(fade) / fade)
+    out[:fade] = w * values[:fade] + (1.0 - w) * values[n_frames:n_frames + fade]
     return out
