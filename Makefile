@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+COQUI_STAMP := $(VENV)/.coqui-installed
 
 export HF_HUB_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup coqui browser demo test bench lint clean
 
 setup: $(STAMP)
 
@@ -18,11 +19,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Coqui TTS voices (voices/*.yaml with engine: coqui): torch's CPU wheel and coqui-tts.
+coqui: $(COQUI_STAMP)
+$(COQUI_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[coqui]'
+	touch $(COQUI_STAMP)
+
+# Debian's chromium for the studio's browser test (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
 demo: setup
 	@mkdir -p out
 	$(VENV)/bin/avatar render examples/founder_update.txt --photo examples/selfie.png --out out/demo.mp4
 
-test: setup
+test: setup coqui browser
 	$(PY) -m pytest -q -ra
 
 bench: setup

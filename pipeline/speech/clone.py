@@ -1,9 +1,13 @@
 """A cloned voice, offline: the base Piper voice converted towards a recorded speaker with WORLD.
 
-WORLD splits speech into pitch (F0), spectral envelope and aperiodicity, frame by frame. The
-clone moves the base voice's pitch level and range to the speaker's (log-F0 mean and spread),
-scales its formant frequencies by one warp factor, and tilts its average envelope to the
-speaker's with a smooth equalizer. Frames keep their times, so Piper's phone timing stays valid.
+WORLD splits speech into pitch (F0), spectral envelope and aperiodicity, frame by frame. To learn
+a clone, Whisper transcribes the speaker's sample, the base voice reads the same words, and
+dynamic time warping pairs the two recordings frame by frame. A formant scale, then a change of
+coded (mel-cepstral) envelope per sound class fitted on those pairs, move the base voice's
+envelope to the speaker's; with 7.5 s or more of the speaker, each frame is then replaced by the
+average of the speaker's most alike frames (their own timbre, not an estimate of it). Pitch
+level and range follow the speaker's log-F0 mean and spread, breathiness their aperiodicity. Frames keep their
+times, so Piper's phone timing stays valid.
 """
 
 from __future__ import annotations
@@ -23,11 +27,22 @@ MIN_VOICED_S = 3.0           # of voiced speech in them
 CLIPPED_LEVEL = 0.99
 MAX_CLIPPED_FRACTION = 0.002
 MIN_SNR_DB = 25.0            # loud frames against quiet frames: room noise or music fails this
-WARP_RANGE = (0.8, 1.35)     # formant scaling searched (> 1 raises the formants)
+ENVELOPE_DIMS = 40           # coded envelope coefficients mapped (WORLD's mel-cepstrum-like code)
+SPEECH_FLOOR_DB = 40.0       # frames this far under the loudest are pauses: left out of the fit
+CLASSES = 16                 # sound classes with their own envelope change
+FRAMES_PER_CLASS = 150       # paired frames needed per class
+SHRINK_FRAMES = 40.0         # a class with this many frames moves half-way to the overall change
+SOFTNESS = 1.0
+USE_WARP = True
+KNN = 0                      # 8: +0.02 similarity for LJSpeech but Whisper mishears more (benchmark)
+KNN_MIN_FRAMES = 1500        # speech frames of the speaker (7.5 s) before their own frames are used
+KNN_BLEND = 1.0
+USE_APERIODICITY = True
+WARP_RANGE = (0.8, 1.25)     # formant scaling searched (> 1 raises the formants)
 WARP_MAX_HZ = 5000.0         # formants live below this; the warp is fitted there
-EQ_LIFTER = 24               # cepstral coefficients kept: only the broad envelope shape is matched
-EQ_LIMIT_DB = 12.0
-# Read by the base voice when a clone is made: its average pitch and envelope are the source.
+WARP_LIFTER = 60
+MAX_SLOPE = 2                # DTW: frames of one recording skipped per frame of the other, at most
+# Read by the base voice when the sample's words cannot be heard: only averages are matched then.
 REFERENCE_SCRIPT = [
     "The quick brown fox jumps over the lazy dog, and then runs back home.",
     "She sells sea shells by the sea shore, while the children watch the waves.",
@@ -46,10 +61,22 @@ class VoiceStats:
 
 @dataclass(frozen=True)
 class Conversion:
-    source: VoiceStats
-    target: VoiceStats
-    warp: float                 # formant frequency scale
-    eq_db: np.ndarray           # gain per FFT bin, after the warp
+    source: VoiceStats          # the base voice
+    target: VoiceStats          # the speaker
+    warp: float                 # formant frequency scale, applied first
+    centers: np.ndarray         # [classes, ENVELOPE_DIMS - 1] sound classes of the base voice's envelope
+    offsets: np.ndarray         # [classes, ENVELOPE_DIMS] what each class adds to the coded envelope
+    spread: float               # per-coefficient variance within a class: how soft membership is
+    aperiodicity_db: np.ndarray  # added to the coded aperiodicity of voiced frames, per band
+    speaker_frames: np.ndarray | None = None  # [frames, ENVELOPE_DIMS] the speaker's own coded envelopes
+    paired_frames: int = 0      # frames the map was fitted on (0: averages only, no transcript)
+
+
+@dataclass(frozen=True)
+class Frames:
+    f0: np.ndarray              # Hz, 0 where unvoiced
+    envelope: np.ndarray        # [frames, bins] power
+    aperiodicity: np.ndarray    # [frames, bins]
 
 
 def _world():
@@ -75,21 +102,21 @@ def _analyze_frames(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarra
     return f0, envelope, aperiodicity
 
 
-def _smooth_db(envelope_db: np.ndarray, lifter: int = EQ_LIFTER) -> np.ndarray:
-    """Only the broad shape of a log spectrum: its first cepstral coefficients."""
-    cepstrum = np.fft.irfft(envelope_db)
-    cepstrum[lifter:len(cepstrum) - lifter + 1] = 0.0
-    return np.fft.rfft(cepstrum).real
+def _frames(audio: np.ndarray, rate: int) -> Frames:
+    return Frames(*_analyze_frames(audio, rate))
+
+
+def _stats(frames: Frames, rate: int) -> VoiceStats:
+    voiced = frames.f0 > 0
+    if voiced.sum() < 10:
+        raise AudioError("No voiced speech was found in the sample. Record someone speaking, then try again.")
+    lf0 = np.log(frames.f0[voiced])
+    envelope_db = 10.0 * np.log10(np.maximum(frames.envelope[voiced], 1e-16)).mean(axis=0)
+    return VoiceStats(float(lf0.mean()), float(lf0.std()), envelope_db, rate)
 
 
 def analyze(audio: np.ndarray, rate: int) -> VoiceStats:
-    f0, envelope, _ = _analyze_frames(audio, rate)
-    voiced = f0 > 0
-    if voiced.sum() < 10:
-        raise AudioError("No voiced speech was found in the sample. Record someone speaking, then try again.")
-    lf0 = np.log(f0[voiced])
-    envelope_db = 10.0 * np.log10(np.maximum(envelope[voiced], 1e-16)).mean(axis=0)
-    return VoiceStats(float(lf0.mean()), float(lf0.std()), envelope_db, rate)
+    return _stats(_frames(audio, rate), rate)
 
 
 def check_sample(audio: np.ndarray, rate: int, label: str) -> None:
@@ -122,38 +149,180 @@ def check_sample(audio: np.ndarray, rate: int, label: str) -> None:
             "Record someone reading aloud, not music or silence.")
 
 
-def _warp(envelope_db: np.ndarray, warp: float, rate: int) -> np.ndarray:
-    """An envelope with every frequency f moved to warp * f (along the last axis)."""
-    bins = envelope_db.shape[-1]
-    freqs = np.linspace(0.0, rate / 2.0, bins)
-    source = np.clip(freqs / warp, 0.0, rate / 2.0)
-    if envelope_db.ndim == 1:
-        return np.interp(source, freqs, envelope_db)
-    index = source / (rate / 2.0) * (bins - 1)
+def _smooth_db(envelope_db: np.ndarray, lifter: int) -> np.ndarray:
+    """Only the broad shape of a log spectrum: its first cepstral coefficients."""
+    cepstrum = np.fft.irfft(envelope_db)
+    cepstrum[lifter:len(cepstrum) - lifter + 1] = 0.0
+    return np.fft.rfft(cepstrum).real
+
+
+def warp_envelope(envelope: np.ndarray, warp: float, rate: int) -> np.ndarray:
+    """Envelopes (along the last axis) with every frequency f moved to warp * f: formants scaled."""
+    bins = envelope.shape[-1]
+    index = np.clip(np.arange(bins) / warp, 0.0, bins - 1)
     low = np.floor(index).astype(int)
     high = np.minimum(low + 1, bins - 1)
     frac = index - low
-    return envelope_db[:, low] * (1.0 - frac) + envelope_db[:, high] * frac
+    return envelope[..., low] * (1.0 - frac) + envelope[..., high] * frac
 
 
-def fit_conversion(source: VoiceStats, target: VoiceStats) -> Conversion:
-    """The warp whose shifted source envelope best matches the target's shape, then an EQ for the rest."""
-    rate = source.sample_rate_hz
-    freqs = np.linspace(0.0, rate / 2.0, source.envelope_db.size)
+def fit_warp(source_db: np.ndarray, target_db: np.ndarray, rate: int) -> float:
+    """The formant scale whose warped source envelope best matches the target's formant pattern.
+
+    Level and spectral tilt are left out of the match (the class offsets take them): only the
+    pattern of peaks and valleys below WARP_MAX_HZ decides.
+    """
+    freqs = np.linspace(0.0, rate / 2.0, source_db.size)
     band = (freqs > 150.0) & (freqs < WARP_MAX_HZ)
-    target_shape = _smooth_db(target.envelope_db, 60)
     trend = np.vstack([np.ones(band.sum()), freqs[band]]).T
-    best, best_error = 1.0, np.inf
-    for warp in np.arange(WARP_RANGE[0], WARP_RANGE[1] + 1e-9, 0.01):
-        difference = (_warp(_smooth_db(source.envelope_db, 60), warp, rate) - target_shape)[band]
-        # Level and spectral tilt are the equalizer's job: only the formant pattern decides the warp.
+    source_shape, target_shape = _smooth_db(source_db, WARP_LIFTER), _smooth_db(target_db, WARP_LIFTER)
+    errors = []
+    warps = np.arange(WARP_RANGE[0], WARP_RANGE[1] + 1e-9, 0.01)
+    for warp in warps:
+        difference = (warp_envelope(source_shape, warp, rate) - target_shape)[band]
         residual = difference - trend @ np.linalg.lstsq(trend, difference, rcond=None)[0]
-        error = float(np.mean(residual ** 2))
-        if error < best_error:
-            best, best_error = float(warp), error
-    warped = _warp(source.envelope_db, best, rate)
-    eq_db = np.clip(_smooth_db(target.envelope_db - warped), -EQ_LIMIT_DB, EQ_LIMIT_DB)
-    return Conversion(source, target, best, eq_db - eq_db[band].mean())
+        errors.append(float(np.mean(residual ** 2)))
+    return float(warps[int(np.argmin(errors))])
+
+
+def _code(envelope: np.ndarray, rate: int) -> np.ndarray:
+    pw = _world()
+    return pw.code_spectral_envelope(np.ascontiguousarray(envelope), rate, ENVELOPE_DIMS)
+
+
+def _decode(coded: np.ndarray, rate: int, fft_size: int) -> np.ndarray:
+    pw = _world()
+    return pw.decode_spectral_envelope(np.ascontiguousarray(coded, dtype=np.float64), rate, fft_size)
+
+
+def _speech(frames: Frames) -> np.ndarray:
+    """Frames that hold speech, not pauses."""
+    level_db = 10.0 * np.log10(frames.envelope.sum(axis=1) + 1e-16)
+    return level_db > np.percentile(level_db, 98) - SPEECH_FLOOR_DB
+
+
+def _dtw_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (i, j) pairing every frame of the longer sequence with one of the other.
+
+    Each step moves one frame along the longer sequence and 0 to MAX_SLOPE frames along the
+    shorter, so a row of the cost table depends only on the row before: vectorized per row.
+    """
+    swap = len(a) < len(b)
+    rows, cols = (b, a) if swap else (a, b)
+    n, m = len(rows), len(cols)
+    cost = (np.sum(rows ** 2, 1)[:, None] + np.sum(cols ** 2, 1)[None, :] - 2.0 * rows @ cols.T)
+    cost = np.sqrt(np.maximum(cost, 0.0)).astype(np.float32)
+    total = np.full((n, m), np.inf, dtype=np.float32)
+    step = np.zeros((n, m), dtype=np.int8)
+    total[0, 0] = cost[0, 0]
+    for i in range(1, n):
+        prev = total[i - 1]
+        options = np.stack([prev] + [np.concatenate([np.full(k, np.inf, np.float32), prev[:-k]])
+                                     for k in range(1, MAX_SLOPE + 1)])
+        step[i] = np.argmin(options, axis=0)
+        total[i] = cost[i] + options[step[i], np.arange(m)]
+    path = np.zeros(n, dtype=int)
+    path[-1] = m - 1
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = path[i] - step[i, path[i]]
+    i = np.arange(n)
+    return (path, i) if swap else (i, path)
+
+
+def _kmeans(x: np.ndarray, k: int, iterations: int = 25) -> np.ndarray:
+    """k centres of the rows of x (seeded: the same sample always gives the same clone)."""
+    rng = np.random.default_rng(0)
+    centers = x[rng.choice(len(x), size=k, replace=False)]
+    for _ in range(iterations):
+        nearest = np.argmin(((x[:, None, :] - centers[None]) ** 2).sum(-1), axis=1)
+        centers = np.stack([x[nearest == c].mean(0) if np.any(nearest == c) else centers[c]
+                            for c in range(k)])
+    return centers
+
+
+def _memberships(x: np.ndarray, centers: np.ndarray, spread: float) -> np.ndarray:
+    """Soft class membership per frame: an isotropic Gaussian around each centre."""
+    d2 = ((x[:, None, :] - centers[None]) ** 2).sum(-1) / (2.0 * spread)
+    w = np.exp(-(d2 - d2.min(axis=1, keepdims=True)))
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def fit_class_offsets(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Classes of source frames (alike sounds) and the envelope change that makes each the speaker's.
+
+    Each class keeps its own variation (the words stay clear) and moves by the mean difference of
+    its paired frames; a class seen in few frames is pulled towards the overall difference.
+    """
+    k = int(np.clip(len(source) // FRAMES_PER_CLASS, 1, CLASSES))
+    centers = _kmeans(source[:, 1:], k)
+    nearest = np.argmin(((source[:, None, 1:] - centers[None]) ** 2).sum(-1), axis=1)
+    spread = float(np.mean((source[:, 1:] - centers[nearest]) ** 2)) * SOFTNESS
+    weights = _memberships(source[:, 1:], centers, spread)
+    difference = target - source
+    overall = difference.mean(0)
+    counts = weights.sum(0)[:, None]
+    offsets = (weights.T @ difference + SHRINK_FRAMES * overall) / (counts + SHRINK_FRAMES)
+    return centers, offsets, spread
+
+
+def _nearest_frames(coded: np.ndarray, speaker: np.ndarray) -> np.ndarray:
+    """Each frame's envelope blended with the average of the speaker's most alike frames."""
+    a, b = coded[:, 1:], speaker[:, 1:].astype(np.float64)
+    d2 = np.sum(a ** 2, 1)[:, None] + np.sum(b ** 2, 1)[None, :] - 2.0 * a @ b.T
+    nearest = np.argpartition(d2, KNN, axis=1)[:, :KNN]
+    chosen = b[nearest].mean(axis=1)
+    out = coded.copy()
+    out[:, 1:] = (1.0 - KNN_BLEND) * a + KNN_BLEND * chosen
+    return out
+
+
+def _coded_aperiodicity(frames: Frames, rate: int) -> np.ndarray:
+    pw = _world()
+    return pw.code_aperiodicity(np.ascontiguousarray(frames.aperiodicity), rate)
+
+
+def fit_conversion(source: Frames, target: Frames, rate: int, paired: bool) -> Conversion:
+    """The conversion from one voice's frames to another's; `paired`: both say the same words."""
+    source_speech, target_speech = _speech(source), _speech(target)
+    source_stats, target_stats = _stats(source, rate), _stats(target, rate)
+    warp = fit_warp(source_stats.envelope_db, target_stats.envelope_db, rate) if USE_WARP else 1.0
+    x = _code(warp_envelope(source.envelope[source_speech], warp, rate), rate)
+    y = _code(target.envelope[target_speech], rate)
+    if paired:
+        # Cepstral mean removal per voice, so the pairing follows the words, not the voices.
+        i, j = _dtw_pairs(x[:, 1:] - x[:, 1:].mean(0), y[:, 1:] - y[:, 1:].mean(0))
+        (centers, offsets, spread), pairs = fit_class_offsets(x[i], y[j]), len(i)
+    else:
+        centers, offsets, spread, pairs = x[:, 1:].mean(0)[None], (y.mean(0) - x.mean(0))[None], 1.0, 0
+    voiced = [(f.f0 > 0) & s for f, s in ((source, source_speech), (target, target_speech))]
+    ap = [_coded_aperiodicity(f, rate)[v].mean(axis=0) for f, v in zip((source, target), voiced, strict=True)]
+    return Conversion(source_stats, target_stats, warp, centers, offsets, spread, ap[1] - ap[0],
+                      y.astype(np.float32), pairs)
+
+
+def _transcript(audio: np.ndarray, rate: int) -> list[str]:
+    """The sample's words as sentences the base voice can read; [] when Whisper hears none."""
+    from pipeline.text import prepare_script
+    from pipeline.timing import transcribe
+    from pipeline.types import Speech
+
+    text = " ".join(w.text for w in transcribe(Speech(np.asarray(audio, dtype=np.float32), rate)))
+    return prepare_script(text) if text.strip() else []
+
+
+def learn_conversion(audio: np.ndarray, rate: int, base_voice) -> Conversion:
+    """The conversion from a Piper voice to the speaker of `audio` (no checks on the sample).
+
+    The base voice reads what the speaker said, so each of its frames has a twin in the sample.
+    """
+    from pipeline.speech.synth import synthesize
+
+    if rate != base_voice.sample_rate_hz:
+        raise AudioError(f"The sample is at {rate} Hz but voice {base_voice.profile.name!r} speaks at "
+                         f"{base_voice.sample_rate_hz} Hz; load it with pipeline.speech.audio.load_audio.")
+    sentences = _transcript(audio, rate)
+    reference = synthesize(sentences or REFERENCE_SCRIPT, base_voice)
+    return fit_conversion(_frames(reference.audio, rate), _frames(audio, rate), rate, paired=bool(sentences))
 
 
 def convert(audio: np.ndarray, rate: int, conversion: Conversion) -> np.ndarray:
@@ -161,15 +330,28 @@ def convert(audio: np.ndarray, rate: int, conversion: Conversion) -> np.ndarray:
     if audio.size < rate // 10 or not np.any(audio):
         return audio
     pw = _world()
-    f0, envelope, aperiodicity = _analyze_frames(audio, rate)
+    frames = _frames(audio, rate)
     source, target = conversion.source, conversion.target
-    voiced = f0 > 0
+    voiced = frames.f0 > 0
     scale = target.lf0_std / max(source.lf0_std, 1e-3)
-    f0 = np.where(voiced, np.exp(target.lf0_mean + (np.log(np.where(voiced, f0, 1.0)) - source.lf0_mean)
-                                 * scale), 0.0)
-    envelope_db = _warp(10.0 * np.log10(np.maximum(envelope, 1e-16)), conversion.warp, rate)
-    envelope = 10.0 ** ((envelope_db + conversion.eq_db) / 10.0)
-    out = pw.synthesize(f0, np.ascontiguousarray(envelope), aperiodicity, rate, FRAME_PERIOD_MS)
+    lf0 = np.log(np.where(voiced, frames.f0, 1.0))
+    f0 = np.where(voiced, np.exp(target.lf0_mean + (lf0 - source.lf0_mean) * scale), 0.0)
+    fft_size = (frames.envelope.shape[1] - 1) * 2
+    warped = warp_envelope(frames.envelope, conversion.warp, rate)
+    coded = _code(warped, rate)
+    mapped = coded + _memberships(coded[:, 1:], conversion.centers, conversion.spread) @ conversion.offsets
+    if KNN and conversion.speaker_frames is not None and len(conversion.speaker_frames) >= KNN_MIN_FRAMES:
+        mapped = _nearest_frames(mapped, conversion.speaker_frames)
+    # Only the change is decoded and applied: the fine detail the code drops is kept.
+    envelope = warped * _decode(mapped, rate, fft_size) / _decode(coded, rate, fft_size)
+    aperiodicity = frames.aperiodicity
+    if voiced.any() and USE_APERIODICITY:
+        coded_ap = _coded_aperiodicity(frames, rate)
+        coded_ap[voiced] += conversion.aperiodicity_db
+        shifted = pw.decode_aperiodicity(np.ascontiguousarray(coded_ap), rate, fft_size)
+        aperiodicity = np.where(voiced[:, None], shifted, aperiodicity)
+    out = pw.synthesize(f0, np.ascontiguousarray(envelope), np.ascontiguousarray(aperiodicity), rate,
+                        FRAME_PERIOD_MS)
     out = out[:audio.size] if out.size >= audio.size else np.pad(out, (0, audio.size - out.size))
     return out.astype(np.float32)
 
@@ -178,7 +360,12 @@ def save_conversion(conversion: Conversion, path: Path) -> Path:
     s, t = conversion.source, conversion.target
     np.savez(path, source=np.array([s.lf0_mean, s.lf0_std, s.sample_rate_hz]), source_env=s.envelope_db,
              target=np.array([t.lf0_mean, t.lf0_std, t.sample_rate_hz]), target_env=t.envelope_db,
-             warp=np.array(conversion.warp), eq_db=conversion.eq_db)
+             warp=np.array(conversion.warp), centers=conversion.centers, offsets=conversion.offsets,
+             spread=np.array(conversion.spread),
+             aperiodicity_db=conversion.aperiodicity_db,
+             speaker_frames=np.zeros((0, ENVELOPE_DIMS), np.float32) if conversion.speaker_frames is None
+             else conversion.speaker_frames,
+             paired_frames=np.array(conversion.paired_frames))
     return path
 
 
@@ -187,7 +374,9 @@ def load_conversion(path: Path) -> Conversion:
         data = np.load(path)
         stats = [VoiceStats(float(data[k][0]), float(data[k][1]), data[f"{k}_env"], int(data[k][2]))
                  for k in ("source", "target")]
-        return Conversion(stats[0], stats[1], float(data["warp"]), data["eq_db"])
+        return Conversion(stats[0], stats[1], float(data["warp"]), data["centers"], data["offsets"],
+                          float(data["spread"]),
+                          data["aperiodicity_db"], data["speaker_frames"], int(data["paired_frames"]))
     except (OSError, KeyError, ValueError) as exc:
         raise AudioError(f"Clone data {path} cannot be read ({exc}). Make the clone again with "
                          "`avatar voices clone NAME sample.wav`.") from exc

@@ -249,6 +249,10 @@ def synthesize(sentences: list[str], voice: Voice, progress: Progress = SILENT) 
     spoken as their own utterance, slower and louder, overrides and the voice's lexicon change
     what is said but not the caption words. The result is at -14 LUFS, peaks under -1 dBTP.
     """
+    if voice.profile.engine == "coqui":
+        from pipeline.speech.coqui import synthesize as coqui_synthesize
+
+        return coqui_synthesize(sentences, voice, progress)
     rate = voice.sample_rate_hz
     blocks: list[_Block | _Gap] = [_Gap(int(round(EDGE_SILENCE_S * rate)), exact=False)]
     for n, sentence in enumerate(progress.iterate(sentences, desc="speech", total=len(sentences),

