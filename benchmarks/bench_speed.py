@@ -64,18 +64,44 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def children_rss_mb() -> float:
+    """Largest resident memory among this process's running children (the ffmpeg encoders).
+
+    getrusage(RUSAGE_CHILDREN) cannot tell this: a child forked from a big Python process
+    counts the parent's pages until it execs, so its peak reads as the parent's size.
+    """
+    pids: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += (task / "children").read_text().split()
+        except OSError:
+            continue
+    peak = 0.0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
+
+
 class RssSampler:
     """Resident memory over time, read from a thread, to tell the streaming phase from the rest."""
 
     def __init__(self, period_s: float = RSS_SAMPLE_S):
         self.period_s = period_s
         self.samples: list[tuple[float, float]] = []
+        self.children_peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.samples.append((time.perf_counter(), rss_mb()))
+            self.children_peak_mb = max(self.children_peak_mb, children_rss_mb())
             self._stop.wait(self.period_s)
 
     def __enter__(self) -> RssSampler:
@@ -91,18 +117,20 @@ class RssSampler:
 
 
 def encode_floor_s(result, photo: Path, config, work: Path) -> float:
-    """Seconds to encode result.n_frames copies of the background with the same settings."""
+    """Seconds to encode result.n_frames copies of the background the way a render encodes:
+    the same chunks, x264 settings, captions and audio encoding, joined and muxed the same way."""
     from pipeline import face, speech, video
-    from pipeline.api import fit_audio
     from pipeline.types import Speech
+    from pipeline.video import chunks
     from pipeline.video.layout import plan_layout
 
     width_px, height_px = config.video.size_px
+    fps = result.fps
     layout = plan_layout(face.analyze(photo), width_px, height_px)
     sample_rate_hz = 22050
-    silence = Speech(np.zeros(int(result.duration_s * sample_rate_hz), np.float32), sample_rate_hz)
     wav = work / "floor.wav"
-    speech.save_wav(Speech(fit_audio(silence, result.n_frames, result.fps), sample_rate_hz), wav)
+    speech.save_wav(Speech(np.zeros(int(result.duration_s * sample_rate_hz), np.float32), sample_rate_hz),
+                    wav)
     phrases = video.phrases(result.timing.words, min_words=config.captions.min_words,
                             max_words=config.captions.max_words)
     ass_path = None
@@ -110,10 +138,16 @@ def encode_floor_s(result, photo: Path, config, work: Path) -> float:
         ass_path = work / "floor.ass"
         video.write_ass(phrases, ass_path, width_px, height_px, layout.caption_box_px)
     background = layout.background
+    plan = chunks.plan_chunks(result.n_frames, fps)
     start = time.perf_counter()
-    video.encode((background for _ in range(result.n_frames)), result.n_frames, wav, work / "floor.mp4",
-                 fps=result.fps, width_px=width_px, height_px=height_px, ass_path=ass_path,
-                 crf=config.video.crf, preset=config.video.preset)
+    audio = video.AudioEncode(wav, work / "floor.m4a", result.n_frames, fps)
+    segments = [
+        video.encode_segment((background for _ in range(c.n_frames)), c.n_frames, work / c.name,
+                             fps=fps, width_px=width_px, height_px=height_px, ass_path=ass_path,
+                             offset_s=c.offset_s(fps), crf=config.video.crf, preset=config.video.preset)
+        for c in plan
+    ]
+    video.concat_mux(segments, audio.finish(), work / "floor.mp4", work / "floor.txt")
     return time.perf_counter() - start
 
 
@@ -141,7 +175,7 @@ def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
         streaming = sampler.window(end - result.stage_s["render+encode"], end) or [float("nan")]
         before_streaming = sampler.window(start, end - result.stage_s["render+encode"]) or [float("nan")]
         render_rss_mb = peak_rss_mb(resource.RUSAGE_SELF)
-        ffmpeg_rss_mb = peak_rss_mb(resource.RUSAGE_CHILDREN)   # before the floor's own ffmpeg runs
+        ffmpeg_rss_mb = sampler.children_peak_mb   # sampled: ru_maxrss of children is misleading
         floor_s = encode_floor_s(result, PHOTO, config, work)
     duration_s = result.duration_s
     return {
@@ -163,7 +197,7 @@ def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
         "rss_before_streaming_max_mb": round(max(before_streaming), 1),
         "rss_streaming_first_last_max_mb": [round(streaming[0], 1), round(streaming[-1], 1),
                                             round(max(streaming), 1)],
-        "ffmpeg_peak_rss_mb": round(ffmpeg_rss_mb, 1),
+        "ffmpeg_peak_rss_mb": round(ffmpeg_rss_mb, 1),   # largest child, sampled every 0.2 s
         "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -87,6 +87,54 @@ def _sidecar_paths(out: Path) -> tuple[Path, Path]:
     return out.with_suffix(".srt"), out.with_suffix(".vtt")
 
 
+def _render_key(photo, script: str | None, audio, config: RenderConfig, out: Path) -> str:
+    """Names the work folder: everything the pixels and the sound are made from."""
+    import dataclasses
+
+    from pipeline.batch.hashing import code_version
+    from pipeline.video import chunks
+
+    if isinstance(photo, np.ndarray):
+        photo_id = chunks.fingerprint(np.ascontiguousarray(photo))
+    else:
+        photo_id = chunks.file_digest(photo)
+    return chunks.render_key({
+        "out": out.name,
+        "photo": photo_id,
+        "script": script,
+        "audio": chunks.file_digest(audio) if audio is not None else None,
+        "config": dataclasses.asdict(dataclasses.replace(config, quiet=False)),
+        "code": code_version(),
+    })
+
+
+def _encode_chunks(renderer_factory, mouth_values: np.ndarray, motion_values: np.ndarray,
+                   todo: list, work_dir: Path, fps: float, width_px: int, height_px: int,
+                   ass_path: Path | None, crf: int, preset: str, progress: Progress) -> None:
+    """Render and encode the chunks not yet finished, each to its own segment in work_dir."""
+    from itertools import islice
+
+    from pipeline import video
+
+    if not todo:
+        return
+    renderer = renderer_factory()
+    indices = (i for c in todo for i in range(c.start_frame, c.start_frame + c.n_frames))
+    frame_iter = progress.iterate(
+        (renderer.render_frame(mouth_values[i], motion_values[i]) for i in indices),
+        desc="render", total=sum(c.n_frames for c in todo), unit="frame",
+    )
+    try:
+        for c in todo:
+            video.encode_segment(
+                islice(frame_iter, c.n_frames), c.n_frames, work_dir / c.name, fps=fps,
+                width_px=width_px, height_px=height_px, ass_path=ass_path,
+                offset_s=c.offset_s(fps), crf=crf, preset=preset,
+            )
+    finally:
+        frame_iter.close()   # the progress bar ends here, not whenever the generator is collected
+
+
 def render(
     photo: str | os.PathLike | np.ndarray,
     out: str | os.PathLike,
@@ -95,15 +143,22 @@ def render(
     audio: str | os.PathLike | None = None,
     config: RenderConfig | None = None,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> RenderResult:
     """Render a talking video of the face in `photo` saying `script` (or the `audio` recording).
 
     With `audio`, `script` is optional: it is the transcript and keeps captions exact.
     Raises an `InputError` subclass for input that cannot be used; nothing is written then.
+
+    The video is encoded in chunks kept in a hidden work folder beside `out`
+    (`.avatar-<hash>`), joined and moved onto `out` only when all are done. An interrupted
+    render keeps its finished chunks there; `resume=True` with the same inputs and settings
+    reuses them. Without `resume` a left-over work folder is started afresh.
     """
     # Stages import lazily so `avatar --help` and `avatar check` stay fast.
     from pipeline import face, motion, speech, text, timing, video
-    from pipeline.animate import frames
+    from pipeline.animate.renderer import Renderer
+    from pipeline.video import chunks
     from pipeline.video.layout import plan_layout
 
     config = (config or RenderConfig()).validate()
@@ -144,17 +199,28 @@ def render(
     )
     width_px, height_px = config.video.size_px
     layout = plan_layout(portrait, width_px, height_px)
+    phrases = video.phrases(
+        times.words, min_words=config.captions.min_words, max_words=config.captions.max_words
+    )
     stage_s["tracks+layout"] = time.perf_counter() - tracks_start
 
     srt_path, vtt_path = _sidecar_paths(out)
+    samples = np.ascontiguousarray(spoken.audio, dtype=np.float32)
+    mouth_values = np.ascontiguousarray(mouth_track.values[:n_frames], dtype=np.float32)
+    motion_values = np.ascontiguousarray(motion_track.values[:n_frames], dtype=np.float32)
+    if len(mouth_values) < n_frames or len(motion_values) < n_frames:
+        raise ValueError(f"tracks have {len(mouth_values)} and {len(motion_values)} frames, "
+                         f"{n_frames} needed")
+    key = _render_key(photo, script, audio, config, out)
+    caption_text = "\n".join(f"{p}" for p in phrases) if config.captions.enabled else ""
+    stamp = chunks.fingerprint(
+        samples, mouth_values, motion_values, np.frombuffer(caption_text.encode(), np.uint8),
+        np.array([spoken.sample_rate_hz, n_frames, width_px, height_px], np.float64),
+    )
     # The work folder sits beside the output so the final moves are renames on one file system.
-    with tempfile.TemporaryDirectory(prefix=".avatar-", dir=out.parent) as work:
-        work_dir = Path(work)
-        wav_path = work_dir / "speech.wav"
-        speech.save_wav(Speech(fit_audio(spoken, n_frames, fps), spoken.sample_rate_hz), wav_path)
-        phrases = video.phrases(
-            times.words, min_words=config.captions.min_words, max_words=config.captions.max_words
-        )
+    work_dir = chunks.open_work_dir(out, key, stamp, resume)
+    audio_job = None
+    try:
         ass_path = None
         if config.captions.enabled and phrases:
             ass_path = work_dir / "captions.ass"
@@ -163,20 +229,45 @@ def render(
         if config.captions.sidecars:
             video.write_srt(phrases, work_dir / "captions.srt")
             video.write_vtt(phrases, work_dir / "captions.vtt")
-
-        frame_iter = progress.iterate(
-            frames(portrait, layout, mouth_track, motion_track), desc="render",
-            total=n_frames, unit="frame",
-        )
+        audio_path = work_dir / "audio.m4a"
+        if not audio_path.is_file():
+            # Raw samples straight from the array (no copy); ffmpeg encodes them while we render.
+            raw_path = work_dir / "speech.f32"
+            samples.tofile(raw_path)
+            audio_job = video.AudioEncode(raw_path, audio_path, n_frames, fps,
+                                          sample_rate_hz=spoken.sample_rate_hz)
+        plan = chunks.plan_chunks(n_frames, fps)
+        todo = list(chunks.remaining(work_dir, plan))
+        if len(todo) < len(plan):
+            log.info("resuming: %d of %d chunks already rendered", len(plan) - len(todo), len(plan))
         with _timed(stage_s, "render+encode"):
-            video.encode(
-                frame_iter, n_frames, wav_path, out, fps=fps, width_px=width_px,
-                height_px=height_px, ass_path=ass_path, crf=config.video.crf,
-                preset=config.video.preset,
+            _encode_chunks(
+                lambda: Renderer(portrait, layout, tuple(mouth_track.names), tuple(motion_track.names)),
+                mouth_values, motion_values, todo, work_dir, fps, width_px, height_px, ass_path,
+                config.video.crf, config.video.preset, progress,
             )
+            if audio_job is not None:
+                audio_job.finish()
+                audio_job = None
+                (work_dir / "speech.f32").unlink(missing_ok=True)
+            video.concat_mux([work_dir / c.name for c in plan], audio_path, out,
+                             work_dir / "segments.txt")
         if config.captions.sidecars:
             os.replace(work_dir / "captions.srt", srt_path)
             os.replace(work_dir / "captions.vtt", vtt_path)
+    except KeyboardInterrupt:
+        if audio_job is not None:
+            audio_job.cancel()
+        # Finished chunks are worth keeping for --resume; a folder without any is not.
+        if not chunks.has_finished_chunks(work_dir):
+            shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    except BaseException:
+        if audio_job is not None:
+            audio_job.cancel()
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    shutil.rmtree(work_dir, ignore_errors=True)
     return RenderResult(
         video_path=out,
         srt_path=srt_path if config.captions.sidecars else None,

@@ -43,6 +43,11 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fps", type=float, default=DEFAULT_FPS)
     r.add_argument("--seed", type=int, default=0, help="seed for blinks and head motion")
     r.add_argument("--style", default="natural", choices=STYLES)
+    r.add_argument("--motion-scale", type=float, default=1.0,
+                   help="head, brow and gaze motion, 0 (still head; blinks stay) to 3; 1 is natural")
+    r.add_argument("--loop", action="store_true",
+                   help="a seamlessly looping clip (profile pictures, banners): the last frame flows "
+                        "into the first")
     r.add_argument("--mouth", default="rules", choices=MOUTH_DRIVERS)
     r.add_argument("--face", type=int, default=None,
                    help="which face to animate when the photo has several (0 = largest)")
@@ -50,6 +55,9 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="encoding preset: draft (fast), default, quality")
     r.add_argument("--no-captions", action="store_true", help="do not burn captions into the video")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--resume", action="store_true",
+                   help="continue an interrupted render of the same inputs and settings from its "
+                   "finished chunks")
 
     c = sub.add_parser("check", help="check whether a photo can be animated, and why not")
     c.add_argument("photo")
@@ -77,6 +85,15 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="say: the words, script markup allowed; clone: recordings of the speaker (10 s+)")
     v.add_argument("--out", default=None, help="say: the .wav to write (default NAME.wav)")
     v.add_argument("--base", default="joe", help="clone: the Piper voice to convert (default joe)")
+
+    s = sub.add_parser("studio", help="open the local web studio (everything above, in a browser page)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
+                   "computer only)")
+    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--out-dir", default="studio-out", help="folder for uploads and rendered videos")
+    s.add_argument("--open", action="store_true", help="open the page in the default browser")
+    s.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other than this computer: anyone who can reach it can render")
     return parser
 
 
@@ -89,7 +106,8 @@ def _config_from_args(args: argparse.Namespace) -> RenderConfig:
         video=VideoConfig(aspect=args.aspect, fps=args.fps, crf=base.video.crf,
                           preset=base.video.preset),
         captions=CaptionConfig(enabled=not args.no_captions),
-        motion=MotionConfig(style=args.style, seed=args.seed),
+        motion=MotionConfig(style=args.style, seed=args.seed,
+                            scale=getattr(args, "motion_scale", 1.0), loop=getattr(args, "loop", False)),
         quiet=args.quiet,
     )
 
@@ -108,7 +126,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         )
     config = _config_from_args(args)
     result = render(args.photo, args.out, script=script, audio=args.audio, config=config,
-                    progress=Progress(quiet=args.quiet))
+                    progress=Progress(quiet=args.quiet), resume=args.resume)
     if not args.quiet:
         extra = ""
         if result.srt_path:
@@ -178,6 +196,27 @@ def _cmd_voices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_studio(args: argparse.Namespace) -> int:
+    from pipeline.studio.app import is_loopback, serve
+
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            raise InputError(
+                f"--host {args.host} would let other computers on the network upload files and run "
+                "renders. Leave --host at 127.0.0.1, or add --allow-remote if that is really meant."
+            )
+        print(f"warning: the studio listens on {args.host}; anyone who can reach this address can "
+              "upload files and run renders.", file=sys.stderr)
+    if not 1 <= args.port <= 65535:
+        raise InputError(f"--port {args.port} is not a port number. Use 1024-65535, e.g. --port 7860.")
+    try:
+        serve(Path(args.out_dir), host=args.host, port=args.port, open_browser=args.open,
+              allow_remote=args.allow_remote)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 class _UserFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return f"{record.levelname.lower()}: {record.getMessage()}"
@@ -196,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     # A kill (SIGTERM) cleans up like Ctrl-C: no half-written output either way.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     commands = {"render": _cmd_render, "check": _cmd_check, "voices": _cmd_voices,
-                "batch": _cmd_batch}
+                "batch": _cmd_batch, "studio": _cmd_studio}
     try:
         return commands[args.command](args)
     except InputError as exc:
@@ -204,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: stopped, and no output was written.", file=sys.stderr)
+        if args.command == "render":
+            print("Finished chunks, if any, are kept in a hidden .avatar-* folder beside the output: "
+                  "run the same command with --resume to continue from them.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if args.debug:

@@ -55,8 +55,10 @@ def make_grid(x0: int, y0: int, width_px: int, height_px: int, step_px: int) -> 
 
 
 def wendland(r: np.ndarray) -> np.ndarray:
-    t = np.clip(1.0 - r, 0.0, None)
-    return (t ** 4) * (4.0 * r + 1.0)
+    t = np.maximum(1.0 - r, 0.0)
+    t *= t                    # t ** 2, in place: the integer power is several times slower
+    t *= t
+    return t * (4.0 * r + 1.0)
 
 
 def border_anchors(grid: Grid) -> np.ndarray:
@@ -84,9 +86,16 @@ def interpolate(points: np.ndarray, values: np.ndarray, anchors: np.ndarray, kee
     weights = np.linalg.solve(kernel, vals)
     pts = grid.points()
     out = np.empty((len(pts), vals.shape[1]), dtype=np.float64)
+    ctrl_sq = (ctrl ** 2).sum(1)
     for start in range(0, len(pts), CHUNK_ROWS):
         chunk = pts[start:start + CHUNK_ROWS]
-        d = np.sqrt(((chunk[:, None, :] - ctrl[None, :, :]) ** 2).sum(-1)) / radius_px
+        # |a - b|^2 = |a|^2 + |b|^2 - 2ab: one matrix product instead of an [n, m, 2] difference.
+        d2 = chunk @ (-2.0 * ctrl.T)
+        d2 += (chunk ** 2).sum(1)[:, None]
+        d2 += ctrl_sq[None, :]
+        np.maximum(d2, 0.0, out=d2)
+        d = np.sqrt(d2, out=d2)
+        d /= radius_px
         out[start:start + CHUNK_ROWS] = wendland(d) @ weights
     return out.reshape(*grid.shape, vals.shape[1]).astype(np.float32)
 

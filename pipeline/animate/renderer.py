@@ -121,7 +121,9 @@ class Renderer:
         self.lid_colors = eyes.sample_lids(self.background, pts)
 
         gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-        self._map_x, self._map_y = gx, gy
+        # One interleaved (x, y) map: remap reads it in a single pass, and one subtraction
+        # per frame makes the sampling positions.
+        self._map_xy = np.ascontiguousarray(np.dstack([gx, gy]))
 
     def control_values(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
         v = np.zeros(len(self.controls), np.float32)
@@ -180,9 +182,13 @@ class Renderer:
         back = back_up + below * (back_lo - back_up)
         x0, y0, x1, y1 = self.roi
         back_full = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        map_x = self._map_x - back_full[..., 0]
-        map_y = self._map_y - back_full[..., 1]
-        roi = cv2.remap(self.background, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # OpenCV calls release the GIL and use both cores; the ROI is remapped straight into
+        # the frame (a view), so no ROI-sized copy is made.
+        source = cv2.subtract(self._map_xy, back_full, dst=back_full)
+        roi = frame[y0:y1, x0:x1]
+        cv2.remap(self.background, source, None, cv2.INTER_LINEAR, dst=roi,
+                  borderMode=cv2.BORDER_REPLICATE)
+        map_x, map_y = source[..., 0], source[..., 1]
 
         # Around the mouth, the two sides meet exactly at the moved mouth line.
         moved = points - self.points
@@ -201,7 +207,6 @@ class Renderer:
         blink = float(motion_values[self._blink_i]) if self._blink_i is not None else 0.0
         eyes.paint_lids(roi, (x0, y0), points, self.lid_colors, blink, self.rig.eye_px,
                         source_px=(map_x, map_y), rest_points_px=self.points)
-        frame[y0:y1, x0:x1] = roi
         return frame
 
     def _redraw_mouth(self, roi: np.ndarray, points: np.ndarray, upper: np.ndarray, lower: np.ndarray,

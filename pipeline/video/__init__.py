@@ -8,14 +8,17 @@ from pipeline.video.captions import (
     write_srt,
     write_vtt,
 )
-from pipeline.video.encode import check_writable, encode
+from pipeline.video.encode import AudioEncode, check_writable, concat_mux, encode, encode_segment
 from pipeline.video.probe import MediaInfo, probe, read_audio, read_frames
 
 __all__ = [
+    "AudioEncode",
     "MediaInfo",
     "Phrase",
     "check_writable",
+    "concat_mux",
     "encode",
+    "encode_segment",
     "fonts_dir",
     "phrases",
     "probe",

@@ -83,47 +83,80 @@ def _fps_text(fps: float) -> str:
     return f"{f.numerator}/{f.denominator}"
 
 
-def ffmpeg_command(audio_path: str | Path | None, out_path: str | Path, fps: float,
-                   width_px: int, height_px: int, n_frames: int,
-                   ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
-                   crf: int = 20, preset: str = "veryfast") -> list[str]:
-    cmd = [
-        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width_px}x{height_px}",
-        "-r", _fps_text(fps), "-i", "pipe:0",
-    ]
-    if audio_path is None:
-        cmd += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE_HZ}:cl=stereo"]
-    else:
-        cmd += ["-i", str(audio_path)]
-
-    video_filters = []
+def _video_filters(ass_path: str | Path | None, fonts_dir: str | Path | None,
+                   offset_s: float = 0.0) -> str:
+    filters = []
     if ass_path is not None:
         ass = f"ass=filename={filter_escape(str(ass_path))}"
         if fonts_dir is not None:
             ass += f":fontsdir={filter_escape(str(fonts_dir))}"
-        video_filters.append(ass)
+        if offset_s > 0:
+            # A chunk's frames start at 0: shift them to their place in the whole video for
+            # libass to pick the right captions, then back so the segment starts at 0.
+            ass = f"setpts=PTS+{offset_s!r}/TB,{ass},setpts=PTS-STARTPTS"
+        filters.append(ass)
     # Captions are drawn on the RGB frames; then one explicit BT.709 conversion, tagged below,
     # so players show the colours we rendered.
-    video_filters.append("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p")
-    # The audio is padded with silence / cut to exactly the video's length, to the sample.
-    n_samples = round(n_frames / fps * AUDIO_RATE_HZ)
-    audio_filter = (
-        f"aresample={AUDIO_RATE_HZ},apad=whole_len={n_samples},atrim=end_sample={n_samples}"
-    )
-    cmd += [
-        "-map", "0:v:0", "-map", "1:a:0",
-        "-vf", ",".join(video_filters),
+    filters.append("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p")
+    return ",".join(filters)
+
+
+def _x264_args(fps: float, crf: int, preset: str) -> list[str]:
+    return [
         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-profile:v", "high",
         "-pix_fmt", "yuv420p", "-g", str(max(1, round(2 * fps))),
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
         "-color_range", "tv",
-        "-af", audio_filter,
-        "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE_HZ),
-        "-ac", str(AUDIO_CHANNELS),
+    ]
+
+
+def _audio_filter(n_frames: int, fps: float) -> str:
+    # The audio is padded with silence / cut to exactly the video's length, to the sample.
+    n_samples = round(n_frames / fps * AUDIO_RATE_HZ)
+    return f"aresample={AUDIO_RATE_HZ},apad=whole_len={n_samples},atrim=end_sample={n_samples}"
+
+
+def _aac_args() -> list[str]:
+    return ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE_HZ),
+            "-ac", str(AUDIO_CHANNELS)]
+
+
+def _rawvideo_input(fps: float, width_px: int, height_px: int) -> list[str]:
+    return [
+        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width_px}x{height_px}",
+        "-r", _fps_text(fps), "-i", "pipe:0",
+    ]
+
+
+def ffmpeg_command(audio_path: str | Path | None, out_path: str | Path, fps: float,
+                   width_px: int, height_px: int, n_frames: int,
+                   ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
+                   crf: int = 20, preset: str = "veryfast") -> list[str]:
+    cmd = _rawvideo_input(fps, width_px, height_px)
+    if audio_path is None:
+        cmd += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE_HZ}:cl=stereo"]
+    else:
+        cmd += ["-i", str(audio_path)]
+    cmd += [
+        "-map", "0:v:0", "-map", "1:a:0",
+        "-vf", _video_filters(ass_path, fonts_dir),
+        *_x264_args(fps, crf, preset),
+        "-af", _audio_filter(n_frames, fps), *_aac_args(),
         "-movflags", "+faststart", "-f", "mp4", str(out_path),
     ]
     return cmd
+
+
+def segment_command(out_path: str | Path, fps: float, width_px: int, height_px: int,
+                    ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
+                    offset_s: float = 0.0, crf: int = 20, preset: str = "veryfast") -> list[str]:
+    """Video only: one chunk of a longer video, captions placed as if it started at offset_s."""
+    return [
+        *_rawvideo_input(fps, width_px, height_px),
+        "-map", "0:v:0", "-vf", _video_filters(ass_path, fonts_dir, offset_s),
+        *_x264_args(fps, crf, preset), "-an", "-f", "mp4", str(out_path),
+    ]
 
 
 def _stderr_tail(stderr_file) -> str:
@@ -150,38 +183,40 @@ def _writer(proc: subprocess.Popen, frames: queue.Queue, errors: list) -> None:
             pass
 
 
-def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Path | None,
-           out_path: str | Path, fps: float, width_px: int, height_px: int,
-           ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
-           crf: int = 20, preset: str = "veryfast", progress: Progress = SILENT) -> Path:
-    """Encode exactly n_frames RGB uint8 frames (height x width x 3) with the audio into an MP4.
-
-    The audio is padded or trimmed to n_frames / fps. Captions from ass_path are burned in,
-    with fonts looked up in fonts_dir (by default matplotlib's DejaVu fonts, which
-    write_ass measures with). Raises OutputError before any frame is pulled when
-    out_path cannot be written, ValueError when the frames don't match the promise,
-    RuntimeError with ffmpeg's message when ffmpeg fails. On any failure or interrupt no
-    output (and no temporary file) is left behind.
-    """
-    out = check_writable(out_path)
-    if n_frames <= 0:
-        raise ValueError(f"n_frames must be positive, got {n_frames}")
-    if audio_wav_path is not None and not Path(audio_wav_path).is_file():
-        raise FileNotFoundError(f"audio file not found: {audio_wav_path}")
-    if ass_path is not None and not Path(ass_path).is_file():
-        raise FileNotFoundError(f"caption file not found: {ass_path}")
-
+def _partial_path(out: Path) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.partial-",
-                                    suffix=".mp4")
+                                    suffix=out.suffix)
     os.close(fd)
-    tmp = Path(tmp_name)
-    if ass_path is not None and fonts_dir is None:
-        from pipeline.video.captions import fonts_dir as default_fonts_dir
+    return Path(tmp_name)
 
-        fonts_dir = default_fonts_dir()
-    cmd = ffmpeg_command(audio_wav_path, tmp, fps, width_px, height_px, n_frames,
-                         ass_path=ass_path, fonts_dir=fonts_dir, crf=crf, preset=preset)
-    expected_shape = (height_px, width_px, 3)
+
+def _publish(tmp: Path, out: Path) -> Path:
+    # mkstemp makes the file private (0600); a finished video gets the usual mode.
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, out)
+    return out
+
+
+def _run_ffmpeg(cmd: list[str], out: Path) -> None:
+    """Run an ffmpeg command that reads no frames; RuntimeError with its message on failure."""
+    with tempfile.TemporaryFile() as stderr_file:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=stderr_file, start_new_session=True)
+        try:
+            rc = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if rc != 0:
+            raise RuntimeError(
+                f"ffmpeg failed (exit code {rc}) writing {out}:\n{_stderr_tail(stderr_file)}"
+            )
+
+
+def _stream(frames: Iterable[np.ndarray], n_frames: int, cmd: list[str], tmp: Path, out: Path,
+            expected_shape: tuple[int, int, int], progress: Progress) -> Path:
+    """Pipe exactly n_frames into `cmd` (which writes tmp); publish tmp as out on success."""
     proc = None
     thread = None
     pending: queue.Queue = queue.Queue(maxsize=FRAME_QUEUE)
@@ -218,10 +253,7 @@ def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Pa
                 )
             if count != n_frames:
                 raise ValueError(f"got {count} frames, but {n_frames} were promised")
-            # mkstemp makes the file private (0600); a finished video gets the usual mode.
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, out)
-            return out
+            return _publish(tmp, out)
         except BaseException:
             if proc is not None and proc.poll() is None:
                 proc.kill()
@@ -240,6 +272,145 @@ def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Pa
                 proc.wait()
             tmp.unlink(missing_ok=True)
             raise
+
+
+def _default_fonts(ass_path: str | Path | None, fonts_dir: str | Path | None) -> str | Path | None:
+    if ass_path is not None and fonts_dir is None:
+        from pipeline.video.captions import fonts_dir as default_fonts_dir
+
+        return default_fonts_dir()
+    return fonts_dir
+
+
+def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Path | None,
+           out_path: str | Path, fps: float, width_px: int, height_px: int,
+           ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
+           crf: int = 20, preset: str = "veryfast", progress: Progress = SILENT) -> Path:
+    """Encode exactly n_frames RGB uint8 frames (height x width x 3) with the audio into an MP4.
+
+    The audio is padded or trimmed to n_frames / fps. Captions from ass_path are burned in,
+    with fonts looked up in fonts_dir (by default matplotlib's DejaVu fonts, which
+    write_ass measures with). Raises OutputError before any frame is pulled when
+    out_path cannot be written, ValueError when the frames don't match the promise,
+    RuntimeError with ffmpeg's message when ffmpeg fails. On any failure or interrupt no
+    output (and no temporary file) is left behind.
+    """
+    out = check_writable(out_path)
+    if n_frames <= 0:
+        raise ValueError(f"n_frames must be positive, got {n_frames}")
+    if audio_wav_path is not None and not Path(audio_wav_path).is_file():
+        raise FileNotFoundError(f"audio file not found: {audio_wav_path}")
+    if ass_path is not None and not Path(ass_path).is_file():
+        raise FileNotFoundError(f"caption file not found: {ass_path}")
+    tmp = _partial_path(out)
+    cmd = ffmpeg_command(audio_wav_path, tmp, fps, width_px, height_px, n_frames,
+                         ass_path=ass_path, fonts_dir=_default_fonts(ass_path, fonts_dir),
+                         crf=crf, preset=preset)
+    return _stream(frames, n_frames, cmd, tmp, out, (height_px, width_px, 3), progress)
+
+
+def encode_segment(frames: Iterable[np.ndarray], n_frames: int, out_path: str | Path, fps: float,
+                   width_px: int, height_px: int, ass_path: str | Path | None = None,
+                   fonts_dir: str | Path | None = None, offset_s: float = 0.0, crf: int = 20,
+                   preset: str = "veryfast", progress: Progress = SILENT) -> Path:
+    """Encode n_frames RGB frames into a video-only MP4 segment, captions shifted by offset_s.
+
+    The segment appears at out_path only once complete (written beside it, then renamed).
+    """
+    out = Path(out_path)
+    if n_frames <= 0:
+        raise ValueError(f"n_frames must be positive, got {n_frames}")
+    tmp = _partial_path(out)
+    cmd = segment_command(tmp, fps, width_px, height_px, ass_path=ass_path,
+                          fonts_dir=_default_fonts(ass_path, fonts_dir), offset_s=offset_s,
+                          crf=crf, preset=preset)
+    return _stream(frames, n_frames, cmd, tmp, out, (height_px, width_px, 3), progress)
+
+
+class AudioEncode:
+    """AAC audio (.m4a) exactly n_frames / fps long, encoded by ffmpeg in the background.
+
+    Started at once so it overlaps the frames; `finish()` waits and moves the file into place,
+    `cancel()` stops it and leaves nothing. The input is raw float32 mono samples (a file
+    written with ndarray.tofile, so the audio is never copied in memory) or a WAV file.
+    """
+
+    def __init__(self, source: str | Path | None, out_path: str | Path, n_frames: int, fps: float,
+                 sample_rate_hz: int | None = None):
+        self.out = Path(out_path)
+        self.tmp = _partial_path(self.out)
+        if source is None:
+            inp = ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE_HZ}:cl=stereo"]
+        elif sample_rate_hz is not None:
+            inp = ["-f", "f32le", "-ar", str(int(sample_rate_hz)), "-ac", "1", "-i", str(source)]
+        else:
+            inp = ["-i", str(source)]
+        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *inp,
+               "-map", "0:a:0", "-af", _audio_filter(n_frames, fps), *_aac_args(),
+               "-vn", "-f", "mp4", str(self.tmp)]
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=self._stderr, start_new_session=True)
+        except BaseException:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        self._stderr.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def finish(self) -> Path:
+        try:
+            rc = self.proc.wait()
+            if rc != 0:
+                raise RuntimeError(f"ffmpeg failed (exit code {rc}) writing {self.out}:\n"
+                                   f"{_stderr_tail(self._stderr)}")
+            return _publish(self.tmp, self.out)
+        except BaseException:
+            self.cancel()
+            raise
+        finally:
+            self._close()
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._close()
+
+
+def encode_audio(source: str | Path | None, out_path: str | Path, n_frames: int, fps: float,
+                 sample_rate_hz: int | None = None) -> Path:
+    """AAC audio exactly n_frames / fps long: padded with silence or cut, to the sample."""
+    return AudioEncode(source, out_path, n_frames, fps, sample_rate_hz).finish()
+
+
+def _concat_quote(path: Path) -> str:
+    # ffconcat: inside single quotes, a quote is written as '\\''.
+    return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+def concat_mux(segment_paths: list[Path], audio_path: str | Path, out_path: str | Path,
+               list_path: str | Path) -> Path:
+    """Join video segments (same settings) end to end and add the audio, without re-encoding.
+
+    The concat demuxer copies the H.264 packets as they are; every segment starts on a
+    keyframe, so the joins are exact. out_path appears only when complete.
+    """
+    out = Path(out_path)
+    lines = [f"file {_concat_quote(Path(p).resolve())}" for p in segment_paths]
+    Path(list_path).write_text("ffconcat version 1.0\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    tmp = _partial_path(out)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+           "-f", "concat", "-safe", "0", "-i", str(list_path), "-i", str(audio_path),
+           "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+           "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+    try:
+        _run_ffmpeg(cmd, out)
+        return _publish(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _umask() -> int:

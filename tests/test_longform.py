@@ -1,0 +1,181 @@
+"""Long-form rendering: chunked segments join seamlessly, interrupted renders resume from
+finished chunks, and a killed render through the real CLI leaves no output."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import EXIT_INTERRUPTED
+from pipeline.progress import Progress
+from pipeline.types import Word
+from pipeline.video import chunks
+from pipeline.video.captions import phrases, write_ass
+from pipeline.video.encode import concat_mux, encode_audio, encode_segment
+from pipeline.video.probe import probe, read_frames
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+FPS = 10.0
+W, H = 128, 96
+BITS = 8
+SCRIPT = "We planned the launch for spring, then the parts were late."
+
+
+def numbered_frames(start: int, stop: int):
+    """Frames that carry their own index as black/white stripes, to be read back after encoding."""
+    for i in range(start, stop):
+        frame = np.zeros((H, W, 3), np.uint8)
+        for bit in range(BITS):
+            if (i >> bit) & 1:
+                frame[:H // 3, bit * W // BITS:(bit + 1) * W // BITS] = 255
+        yield frame
+
+
+def frame_index(frame: np.ndarray) -> int:
+    band = frame[:H // 3].astype(np.float32).mean(axis=(0, 2))
+    stripe = W // BITS
+    return sum(1 << bit for bit in range(BITS)
+               if band[bit * stripe + 2:(bit + 1) * stripe - 2].mean() > 127)
+
+
+def test_plan_covers_every_frame_once():
+    plan = chunks.plan_chunks(1001, 30.0, chunk_s=10.0)
+    assert [c.n_frames for c in plan] == [300, 300, 300, 101]
+    assert [c.start_frame for c in plan] == [0, 300, 600, 900]
+    assert len({c.name for c in plan}) == len(plan)
+
+
+def test_segments_join_without_lost_or_repeated_frames_and_captions_keep_time(tmp_path):
+    n = 47
+    plan = chunks.plan_chunks(n, FPS, chunk_s=1.3)          # 13-frame chunks, the last 8
+    assert len(plan) == 4
+    # One phrase from 1.0 s to 2.0 s: frames 10..19, across the first join (frame 13).
+    words = [Word("Hello", 1.0, 1.5), Word("there.", 1.5, 2.0)]
+    ass = write_ass(phrases(words), tmp_path / "c.ass", W, H, (4, 50, W - 4, H - 4))
+    segments = [encode_segment(numbered_frames(c.start_frame, c.start_frame + c.n_frames), c.n_frames,
+                               tmp_path / c.name, FPS, W, H, ass_path=ass, offset_s=c.offset_s(FPS))
+                for c in plan]
+    audio = encode_audio(None, tmp_path / "a.m4a", n, FPS)
+    out = concat_mux(segments, audio, tmp_path / "out.mp4", tmp_path / "list.txt")
+    info = probe(out)
+    assert info.n_frames == n
+    assert abs(info.video_duration_s - n / FPS) < 1e-3
+    assert abs(info.audio_duration_s - n / FPS) < 1e-3
+    decoded = list(read_frames(out))
+    assert [frame_index(f) for f in decoded] == list(range(n))
+    # The caption area (bottom) lights up exactly while the phrase is on screen.
+    lit = [int(f[50:, :].max() > 128) for f in decoded]
+    assert lit == [int(10 <= i < 20) for i in range(n)]
+
+
+class StopAfter(Progress):
+    """Presses Ctrl-C after `frames` rendered frames."""
+
+    def __init__(self, frames: int):
+        super().__init__(quiet=True)
+        self.frames = frames
+
+    def iterate(self, items, desc, total=None, unit="it"):
+        for i, item in enumerate(items):
+            if desc == "render" and i >= self.frames:
+                raise KeyboardInterrupt
+            yield item
+
+
+class Watch(Progress):
+    """Counts rendered frames; at the first, records the state of the chunk files."""
+
+    def __init__(self, folder: Path):
+        super().__init__(quiet=True)
+        self.folder = folder
+        self.rendered = 0
+        self.chunks_at_start: dict[str, tuple[int, int]] | None = None
+
+    def iterate(self, items, desc, total=None, unit="it"):
+        for item in items:
+            if desc == "render":
+                if self.chunks_at_start is None:
+                    self.chunks_at_start = _chunk_stats(self.folder)
+                self.rendered += 1
+            yield item
+
+
+def _chunk_stats(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.glob(".avatar-*/chunk-*.mp4")}
+
+
+@pytest.fixture
+def small(monkeypatch):
+    from pipeline.config import RenderConfig, VideoConfig
+
+    monkeypatch.setattr(chunks, "CHUNK_S", 1.0)
+    return RenderConfig(quiet=True, video=VideoConfig(aspect="1:1", fps=FPS))
+
+
+def test_interrupted_render_resumes_from_finished_chunks(tmp_path, small):
+    from pipeline import render
+
+    out = tmp_path / "talk.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        render(EXAMPLES / "selfie.png", out, script=SCRIPT, config=small, progress=StopAfter(25))
+    assert not out.exists() and not out.with_suffix(".srt").exists()
+    kept = _chunk_stats(tmp_path)
+    assert len(kept) == 2                     # 10-frame chunks: two finished before frame 25
+
+    watch = Watch(tmp_path)
+    result = render(EXAMPLES / "selfie.png", out, script=SCRIPT, config=small, progress=watch,
+                    resume=True)
+    assert watch.chunks_at_start == kept      # the finished chunks were reused, untouched
+    assert watch.rendered == result.n_frames - 20
+    info = probe(out)
+    assert info.n_frames == result.n_frames
+    assert abs(info.video_duration_s - result.n_frames / FPS) < 1e-3
+    assert abs(info.audio_duration_s - info.video_duration_s) < 1e-3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4", "talk.srt", "talk.vtt"]
+
+    # Without resume, what an interrupted run left is started afresh.
+    other = tmp_path / "other"
+    again = other / "talk.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        render(EXAMPLES / "selfie.png", again, script=SCRIPT, config=small, progress=StopAfter(15))
+    assert len(_chunk_stats(other)) == 1
+    watch = Watch(other)
+    render(EXAMPLES / "selfie.png", again, script=SCRIPT, config=small, progress=watch)
+    assert watch.chunks_at_start == {}
+    assert watch.rendered == result.n_frames
+    assert not list(other.glob(".avatar-*"))
+
+    # The render in one go gives the same pixels: no glitch where the runs were joined.
+    resumed = np.stack(list(read_frames(out)))
+    fresh = np.stack(list(read_frames(again)))
+    assert resumed.shape == fresh.shape
+    assert np.array_equal(resumed, fresh)
+
+
+def test_killed_cli_render_leaves_no_output(tmp_path):
+    out = tmp_path / "long.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "render", "--text", " ".join([SCRIPT] * 4),
+         "--photo", str(EXAMPLES / "selfie.png"), "--out", str(out), "--aspect", "1:1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    deadline = time.monotonic() + 300
+    seen = ""
+    while time.monotonic() < deadline and "frame" not in seen:
+        char = proc.stderr.read(1)  # progress bars redraw with \r, not newlines
+        if not char:
+            break
+        seen += char
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, seen + err
+    assert "--resume" in err
+    # No chunk was finished yet, so nothing is worth keeping: the folder is left as it was.
+    assert list(tmp_path.iterdir()) == []
