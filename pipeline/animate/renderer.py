@@ -30,6 +30,7 @@ YAW_PIVOT_DEPTH_FACE = 0.55   # the head turns about an axis this far behind the
 ROLL_PIVOT_BELOW_CHIN_FACE = 0.25
 HEAD_MASK_FEATHER_FACE = 0.08
 NECK_FADE_FACE = 0.35         # head motion fades out over this much neck below the chin
+HEAD_DEPTH_BLUR_FACE = 0.06   # head depth smoothed over this much (no folds at the face edge)
 SEGMENT_THRESHOLD = 0.5
 MOUTH_BOX_PAD_E = 0.12        # mouth box beyond the outer lips, in eye distances
 LIP_BAND_E = 0.16             # lip landmarks lie within this of the mouth line
@@ -370,6 +371,13 @@ def _head_fields(grid: field.Grid, mask: np.ndarray, depth_grid: np.ndarray, pts
             (zero, w * face_w),
         ]
 
+    # Depth interpolated from the landmarks overshoots past the face edge (negative or larger
+    # than the nose), so hair beside the temple moved against the face and folded from about
+    # 3 degrees of yaw. Clamped to the landmarks' own range and smoothed, it only fades.
+    depth_grid = cv2.GaussianBlur(
+        np.clip(depth_grid, 0.0, float(depth_pts.max())).astype(np.float32), (0, 0),
+        HEAD_DEPTH_BLUR_FACE * face_w / grid.step_px)
+    depth_pts = np.clip(depth_pts, 0.0, None)
     gx, gy = np.meshgrid(grid.xs, grid.ys)
     fields = np.stack([np.stack(c, -1) for c in channels(gx, gy, depth_grid, mask)]).astype(np.float32)
     # The mask at the landmarks, sampled from the grid.
