@@ -4,9 +4,12 @@ Every frame is rendered from one still: if the photo's lips are apart (teeth, a 
 gap), rest and p/b/m would show them. So once per photo the visible gap is found by
 colour inside the outer-lip outline (teeth: bright, unsaturated; cavity: dark), and
 closed with a vertical per-column warp: the upper lip's lower edge and the lower lip's
-upper edge meet at the middle, the lips move rigidly and the skin toward the nose and
-toward the chin takes the stretch. A soft, slightly darker seam is drawn where they
-meet, and the inner-lip landmarks are moved onto it so the rig opens from closed.
+upper edge meet at a seam nearer the upper lip (SEAM_SHARE_UP). Most of each lip's move
+is taken by the lip itself growing fuller, its outer edge staying put (a closed-lip
+smile keeps the photo's mouth outline, which the identity measure is sensitive to); the
+rest moves the lip rigidly and the skin toward the nose or chin takes that stretch. A
+soft, slightly darker seam is drawn where they meet, and the inner-lip landmarks are
+moved onto it so the rig opens from closed.
 The photo's own teeth are kept (with the gap's top edge) for the open mouth.
 """
 
@@ -20,7 +23,7 @@ import numpy as np
 from pipeline.face import landmarks as lm
 
 OPEN_APERTURE = 0.02          # photos with a mouth aperture above this are closed
-CANDIDATE_GROW_E = 0.05       # gap pixels lie within this of mediapipe's inner-lip outline
+CANDIDATE_GROW_E = 0.025      # gap pixels lie within this of mediapipe's inner-lip outline
 LIP_EDGE_SHRINK_E = 0.012     # ... and this far inside the outer-lip outline
 TEETH_RATIO = 0.5             # teeth: redness below this share of the lips' redness
 CAVITY_LUMA = 0.6             # cavity: luma below this share of the lips' luma
@@ -31,13 +34,19 @@ UP_REACH = 0.9                # the upper stretch fades out at this share of the
 DOWN_REACH = 0.6              # ... the lower one at this share of the way to the chin
 SLIVER_E = 0.025              # gap colour left this close to the seam is inpainted
 SEAM_SIGMA_E = 0.009          # seam line softness
-SEAM_DARKEN = 0.24            # seam darkness in the middle of the mouth ...
+SEAM_DARKEN = 0.15            # seam darkness in the middle of the mouth ...
 SEAM_DARKEN_CORNER = 0.5      # ... and at the corners
 TEETH_PROBE_E = 0.04          # the photo's teeth: probed this far under its upper lip ...
 TEETH_PROBE_HALF_SPAN = 0.5   # ... across this share of the mouth ...
 TEETH_PROBE_SHARE = 0.6       # ... and used when this share of the columns shows teeth
 SEAM_CORNER_FADE_E = 0.07     # the seam fades in over this much from each corner
 SEAM_SIDE_PX = 0.5            # lip landmarks from inside the gap land this far off the seam
+# dlib's face descriptor (the identity measure) aligns faces on the eyes, nose and upper lip,
+# and tells a changed mouth outline from the photo's: the upper lip moves least, and most of
+# the gap is closed by fuller lips whose outer edges stay where the photo has them.
+SEAM_SHARE_UP = 0.3           # share of the gap the upper lip closes (the rest: the lower lip)
+LIP_STRETCH = 0.7             # share of each lip's move taken by stretching the lip itself ...
+LIP_GROW_MAX = 1.8            # ... up to this many times its thickness; the rest moves rigidly
 
 
 @dataclass
@@ -105,34 +114,47 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     mid_full = cv2.GaussianBlur(mid_full[None, :], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)[0]
     half = np.maximum(half, 0.0)
 
+    # Where the lips meet, and how far each lip moves to get there (box px per column).
+    seam = mid_full + (2 * SEAM_SHARE_UP - 1) * half
+    move_up = 2 * SEAM_SHARE_UP * half
+    move_dn = 2 * (1 - SEAM_SHARE_UP) * half
+    # Each lip's outer edge: the part of the move that stretches the lip stops there.
+    xs_box = np.arange(bw, dtype=np.float64) + bx0
+    edge_up = _edge_y(p, lm.UPPER_OUTER_LIP, xs_box) - by0
+    edge_dn = _edge_y(p, lm.LOWER_OUTER_LIP, xs_box) - by0
+    lip_up = np.maximum(seam - edge_up, move_up + 1.0)
+    lip_dn = np.maximum(edge_dn - seam, move_dn + 1.0)
+    grow_up = np.minimum(LIP_STRETCH * move_up, (LIP_GROW_MAX - 1) * (lip_up - move_up))
+    grow_dn = np.minimum(LIP_STRETCH * move_dn, (LIP_GROW_MAX - 1) * (lip_dn - move_dn))
     # Reach of the stretch above and below, per column (box px).
     nose_y = p[2, 1] - by0
     chin_y = p[lm.CHIN, 1] - by0
-    reach_up = np.maximum(UP_REACH * (mid_full - nose_y), 2.2 * half / (1 - RIGID_LIP))
-    reach_dn = np.maximum(DOWN_REACH * (chin_y - mid_full), 2.2 * half / (1 - RIGID_LIP))
+    reach_up = np.maximum(UP_REACH * (seam - nose_y), 2.2 * half / (1 - RIGID_LIP))
+    reach_dn = np.maximum(DOWN_REACH * (chin_y - seam), 2.2 * half / (1 - RIGID_LIP))
     # The warp region can extend past the lip box: work on a taller box.
-    wy0 = max(int(np.floor(by0 + (mid_full - reach_up).min())) - 2, 0)
-    wy1 = min(int(np.ceil(by0 + (mid_full + reach_dn).max())) + 2, h_img)
+    wy0 = max(int(np.floor(by0 + (seam - reach_up).min())) - 2, 0)
+    wy1 = min(int(np.ceil(by0 + (seam + reach_dn).max())) + 2, h_img)
     shift = by0 - wy0
-    mid_w = mid_full + shift                    # in warp-box rows
+    seam_w = seam + shift                       # in warp-box rows
     ys = np.arange(wy1 - wy0, dtype=np.float64)[:, None]
-    above = ys < mid_w[None, :]
-    dist = np.where(above, mid_w[None, :] - ys, ys - mid_w[None, :])
-    reach = np.where(above, reach_up[None, :], reach_dn[None, :])
-    fall = _falloff(dist / np.maximum(reach, 1e-6))
-    src_y = np.where(above, ys - half[None, :] * fall, ys + half[None, :] * fall)
+    above = ys < seam_w[None, :]
+    dist = np.where(above, seam_w[None, :] - ys, ys - seam_w[None, :])
+    up = _shift(dist, *(a[None, :] for a in (grow_up, move_up - grow_up, lip_up, reach_up)))
+    dn = _shift(dist, *(a[None, :] for a in (grow_dn, move_dn - grow_dn, lip_dn, reach_dn)))
+    src_y = np.where(above, ys - up, ys + dn)
     src_x = np.broadcast_to(np.arange(bx0, bx1, dtype=np.float32)[None, :], src_y.shape)
     out = image.copy()
     warped = cv2.remap(image, np.ascontiguousarray(src_x, np.float32), (src_y + wy0).astype(np.float32),
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     out[wy0:wy1, bx0:bx1] = warped
 
-    seam_y = mid_full + by0                     # frame px per box column
+    seam_y = seam + by0                         # frame px per box column
     xs = np.arange(bx0, bx1, dtype=np.float64)
     _fill_sliver(out, xs, seam_y, half > 0.5, eye_px, _lip_reference(box, p - off))
     _draw_seam(out, p, xs, seam_y, half, eye_px)
 
-    new_p = _move_points(p, xs, seam_y, half, reach_up, reach_dn)
+    new_p = _move_points(p, xs, seam_y, (grow_up, grow_dn), (move_up - grow_up, move_dn - grow_dn),
+                         (lip_up, lip_dn), (reach_up, reach_dn))
     teeth = _photo_teeth(image, (bx0, by0, bx1, by1), top, bot, teethness, p, eye_px)
     return ClosedMouth(image=out, points=new_p, teeth=teeth)
 
@@ -287,15 +309,18 @@ def _draw_seam(out: np.ndarray, p: np.ndarray, xs: np.ndarray, seam_y: np.ndarra
     out[y0:y1, x0:x1] = np.clip(patch * (1 - dark) + 0.5, 0, 255).astype(np.uint8)
 
 
-def _move_points(p: np.ndarray, xs: np.ndarray, seam_y: np.ndarray, half: np.ndarray,
-                 reach_up: np.ndarray, reach_dn: np.ndarray) -> np.ndarray:
+def _move_points(p: np.ndarray, xs: np.ndarray, seam_y: np.ndarray, grow: tuple[np.ndarray, np.ndarray],
+                 rigid: tuple[np.ndarray, np.ndarray], lip: tuple[np.ndarray, np.ndarray],
+                 reach: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Landmarks carried by the closing warp; the inner lips land on the seam."""
     new = p.copy()
     col = np.interp(p[:, 0], xs, np.arange(len(xs), dtype=np.float64))
-    m = np.interp(col, np.arange(len(xs)), seam_y)
-    hh = np.interp(col, np.arange(len(xs)), half)
-    ru = np.interp(col, np.arange(len(xs)), reach_up)
-    rd = np.interp(col, np.arange(len(xs)), reach_dn)
+
+    def at(a: np.ndarray) -> np.ndarray:
+        return np.interp(col, np.arange(len(xs)), a)
+
+    m = at(seam_y)
+    gu, gd, mu, md, lu, ld, ru, rd = (at(a) for a in (*grow, *rigid, *lip, *reach))
     inside = (p[:, 0] >= xs[0]) & (p[:, 0] <= xs[-1])
     y = p[:, 1]
     # Each point stays on its own lip's side: the side of the photo's inner-lip midline
@@ -307,12 +332,31 @@ def _move_points(p: np.ndarray, xs: np.ndarray, seam_y: np.ndarray, half: np.nda
     above[list(lm.LOWER_INNER_LIP)] = False
     y_new = y.copy()
     # Forward motion is the inverse of the backward map: a few fixed-point steps.
-    for _ in range(6):
-        d_up = hh * _falloff((m - y_new) / np.maximum(ru, 1e-6))
-        d_dn = hh * _falloff((y_new - m) / np.maximum(rd, 1e-6))
+    for _ in range(8):
+        d_up = _shift(np.maximum(m - y_new, 0), gu, mu, lu, ru)
+        d_dn = _shift(np.maximum(y_new - m, 0), gd, md, ld, rd)
         y_new = np.where(above, np.minimum(y + d_up, m - SEAM_SIDE_PX),
                          np.maximum(y - d_dn, m + SEAM_SIDE_PX))
     new[:, 1] = np.where(inside, y_new, y)
     lips = list(lm.UPPER_INNER_LIP) + list(lm.LOWER_INNER_LIP)
     new[lips, 1] = m[lips]
     return new
+
+
+def _shift(dist: np.ndarray, grow: np.ndarray, rigid: np.ndarray, lip: np.ndarray, reach: np.ndarray
+           ) -> np.ndarray:
+    """Backward shift at `dist` px from the seam: grow + rigid at the seam, fading to 0.
+
+    `grow` fades linearly across the lip (to its outer edge, `lip` px from the seam, which
+    so stays put: the lip gets fuller); `rigid` moves the lip as it is and fades out in the
+    skin over `reach`.
+    """
+    lin = np.clip(1 - dist / np.maximum(lip, 1e-6), 0, 1)
+    return grow * lin + rigid * _falloff(dist / np.maximum(reach, 1e-6))
+
+
+def _edge_y(p: np.ndarray, idx: tuple[int, ...], xs: np.ndarray) -> np.ndarray:
+    """y of a lip outline at columns `xs` (held flat beyond the corners)."""
+    pts = p[list(idx)]
+    order = np.argsort(pts[:, 0])
+    return np.interp(xs, pts[order, 0], pts[order, 1])

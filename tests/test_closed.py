@@ -1,0 +1,96 @@
+"""The closed-mouth rest face (pipeline/animate/closed.py) on a smiling photo with teeth.
+
+Every frame starts from this rest face, so it must show closed lips and still be the
+person in the photo by the dlib face descriptor (the identity measure of issue 4).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.animate import closed
+from pipeline.face import analyze
+from pipeline.face import landmarks as lm
+from pipeline.face.photo import load_photo
+from pipeline.video.layout import plan_layout
+
+ROOT = Path(__file__).resolve().parents[1]
+SELFIE = ROOT / "examples" / "selfie.png"
+REST_IDENTITY_MAX = 0.30      # leaves room under the 0.35 target for the motion itself
+CLOSED_APERTURE_MAX = 0.03
+
+
+def _bench():
+    path = ROOT / "benchmarks" / "bench_photoreal.py"
+    spec = importlib.util.spec_from_file_location("bench_photoreal", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_photoreal", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.lru_cache(maxsize=1)
+def _selfie_rest() -> tuple[np.ndarray, np.ndarray, np.ndarray, closed.ClosedMouth]:
+    """(photo, frame background, its landmarks, closed mouth) as the renderer starts."""
+    photo = load_photo(SELFIE)
+    portrait = analyze(photo)
+    layout = plan_layout(portrait, 1080, 1080)
+    a = np.asarray(layout.photo_to_frame, np.float64)
+    pts = np.asarray(portrait.landmarks_px, np.float64)[:, :2] @ a[:, :2].T + a[:, 2]
+    shut = closed.close_mouth(layout.background, pts)
+    assert shut is not None, "the selfie smiles with its teeth: its lips must be closed"
+    return photo, layout.background, pts, shut
+
+
+def test_selfie_rest_face_is_closed_and_keeps_the_outer_lips():
+    _, background, pts, shut = _selfie_rest()
+    assert shut.image.shape == background.shape
+    # FaceMesh from scratch on the rest face sees closed lips.
+    rest = analyze(shut.image)
+    assert lm.mouth_aperture(rest.landmarks_px) < CLOSED_APERTURE_MAX
+    # The rig opens from closed lips: the moved inner-lip landmarks meet.
+    assert lm.mouth_aperture(shut.points) < 0.01
+    # The smile stays: the corners and the upper lip's outer edge (which dlib aligns faces
+    # on) move much less than half the gap (closing at the middle moved it ~0.09), and the
+    # chin stays put.
+    eye_px = lm.eye_distance(pts)
+    moved = np.linalg.norm(shut.points - pts, axis=1) / eye_px
+    gap = lm.mouth_aperture(pts)
+    assert gap > 0.08
+    assert moved[[lm.MOUTH_LEFT_CORNER, lm.MOUTH_RIGHT_CORNER]].max() < 0.01
+    assert moved[list(lm.UPPER_OUTER_LIP)].max() < 0.4 * gap
+    assert moved[lm.CHIN] < 0.01
+    # The photo's teeth are kept for the open mouth.
+    assert shut.teeth is not None
+
+
+def test_selfie_rest_face_stays_the_person_by_dlib():
+    pytest.importorskip("dlib")
+    pytest.importorskip("face_recognition_models")
+    bench = _bench()
+    photo, background, _, shut = _selfie_rest()
+
+    def desc(image: np.ndarray) -> np.ndarray:
+        pts = analyze(image).landmarks_px
+        d = bench.descriptor(image, pts, bench.crop_box(pts, image.shape))
+        assert d is not None
+        return d
+
+    ref = desc(photo)
+    still = float(np.linalg.norm(desc(background) - ref))
+    rest = float(np.linalg.norm(desc(shut.image) - ref))
+    assert still < 0.1            # resampling alone keeps the face (the measure works here)
+    assert rest <= REST_IDENTITY_MAX, f"rest face {rest:.3f} from the photo"
+
+
+def test_closed_photo_is_left_alone():
+    _, _, _, shut = _selfie_rest()
+    rest = analyze(shut.image)
+    # Its own closed lips found again: nothing more to close.
+    assert closed.close_mouth(shut.image, rest.landmarks_px) is None
