@@ -20,6 +20,8 @@ from pipeline.types import PhotoIssue, Speech, Timing
 
 log = logging.getLogger(__name__)
 
+IDLE_RATE_HZ = 16_000   # the silent track of a clip without speech
+
 
 @dataclass
 class RenderResult:
@@ -83,6 +85,20 @@ def _mouth_track(driver: str, spoken: Speech, times: Timing, duration_s: float, 
     return learned if driver == "net" else net.fuse(learned, rules)
 
 
+def _with_lexicon(voice, lexicon_path: str | None):
+    """The voice with a render's own lexicon on top of its profile's (the render's entries win)."""
+    import dataclasses
+
+    from pipeline.speech.voices import read_lexicon
+
+    if not lexicon_path:
+        return voice
+    if not Path(lexicon_path).is_file():
+        raise InputError(f"Lexicon file not found: {lexicon_path}. Check the path given to --lexicon "
+                         "(a YAML file of `word: how to say it` lines).")
+    return dataclasses.replace(voice, lexicon={**voice.lexicon, **read_lexicon(lexicon_path)})
+
+
 def _sidecar_paths(out: Path) -> tuple[Path, Path]:
     return out.with_suffix(".srt"), out.with_suffix(".vtt")
 
@@ -102,6 +118,8 @@ def _render_key(photo, script: str | None, audio, config: RenderConfig, out: Pat
         "out": out.name,
         "photo": photo_id,
         "script": script,
+        "lexicon": chunks.file_digest(config.lexicon) if config.lexicon and Path(config.lexicon).is_file()
+        else None,
         "audio": chunks.file_digest(audio) if audio is not None else None,
         "config": dataclasses.asdict(dataclasses.replace(config, quiet=False)),
         "code": code_version(),
@@ -166,8 +184,10 @@ def render(
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise InputError(f"Output {out} must end in .mp4 (for example --out video.mp4).")
-    if script is None and audio is None:
-        raise ScriptError("Nothing to say: give a script file, --text \"...\", or --audio NARRATION.wav.")
+    idle_s = config.duration_s if script is None and audio is None else None
+    if script is None and audio is None and idle_s is None:
+        raise ScriptError("Nothing to say: give a script file, --text \"...\", or --audio NARRATION.wav "
+                          "(or --duration SECONDS for a clip without speech).")
     video.check_writable(out)
 
     stage_s: dict[str, float] = {}
@@ -181,21 +201,30 @@ def render(
         log.warning(issue.message)
 
     with _timed(stage_s, "speech"):
-        if spoken is None:
-            voice = speech.load_voice(config.voice)
+        if idle_s is not None:
+            # No speech: a silent track keeps players and platforms that expect audio happy.
+            spoken = Speech(np.zeros(int(round(idle_s * IDLE_RATE_HZ)), np.float32), IDLE_RATE_HZ)
+        elif spoken is None:
+            voice = _with_lexicon(speech.load_voice(config.voice), config.lexicon)
             spoken = speech.synthesize(sentences, voice, progress=progress)
     script_words = [w for s in sentences for w in text.words_of(s)] if sentences else None
     with _timed(stage_s, "timing"):
-        times = timing.align(spoken, script_words, progress=progress)
+        if idle_s is not None:
+            times = Timing(words=[], phones=[])
+        else:
+            times = timing.align(spoken, script_words, progress=progress)
 
     fps = config.video.fps
     n_frames = max(1, frame_count(spoken.duration_s, fps))
     duration_s = n_frames / fps
     tracks_start = time.perf_counter()
     mouth_track = _mouth_track(config.mouth, spoken, times, duration_s, fps)
+    # Nods and brow raises follow the pitch accents of the speech itself.
     motion_track = motion.idle(
         duration_s, fps, seed=config.motion.seed, words=times.words,
         sentences=times.sentences, style=config.motion.style,
+        audio=spoken.audio if idle_s is None else None, sample_rate_hz=spoken.sample_rate_hz,
+        scale=config.motion.scale, loop=config.motion.loop,
     )
     width_px, height_px = config.video.size_px
     layout = plan_layout(portrait, width_px, height_px)
@@ -205,6 +234,7 @@ def render(
     stage_s["tracks+layout"] = time.perf_counter() - tracks_start
 
     srt_path, vtt_path = _sidecar_paths(out)
+    sidecars = config.captions.sidecars and idle_s is None   # no words, no caption files
     samples = np.ascontiguousarray(spoken.audio, dtype=np.float32)
     mouth_values = np.ascontiguousarray(mouth_track.values[:n_frames], dtype=np.float32)
     motion_values = np.ascontiguousarray(motion_track.values[:n_frames], dtype=np.float32)
@@ -226,7 +256,7 @@ def render(
             ass_path = work_dir / "captions.ass"
             video.write_ass(phrases, ass_path, width_px, height_px, layout.caption_box_px)
         # Sidecars are written in the work folder and moved beside the video only after it is done.
-        if config.captions.sidecars:
+        if sidecars:
             video.write_srt(phrases, work_dir / "captions.srt")
             video.write_vtt(phrases, work_dir / "captions.vtt")
         audio_path = work_dir / "audio.m4a"
@@ -252,7 +282,7 @@ def render(
                 (work_dir / "speech.f32").unlink(missing_ok=True)
             video.concat_mux([work_dir / c.name for c in plan], audio_path, out,
                              work_dir / "segments.txt")
-        if config.captions.sidecars:
+        if sidecars:
             os.replace(work_dir / "captions.srt", srt_path)
             os.replace(work_dir / "captions.vtt", vtt_path)
     except KeyboardInterrupt:
@@ -270,8 +300,8 @@ def render(
     shutil.rmtree(work_dir, ignore_errors=True)
     return RenderResult(
         video_path=out,
-        srt_path=srt_path if config.captions.sidecars else None,
-        vtt_path=vtt_path if config.captions.sidecars else None,
+        srt_path=srt_path if sidecars else None,
+        vtt_path=vtt_path if sidecars else None,
         duration_s=duration_s,
         n_frames=n_frames,
         fps=fps,

@@ -39,6 +39,11 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--photo", required=True, help="a photo of one face, looking at the camera")
     r.add_argument("--out", required=True, help="output video, .mp4 (.srt and .vtt are written beside it)")
     r.add_argument("--voice", default="joe", help="voice profile name or file (see `avatar voices list`)")
+    r.add_argument("--lexicon", default=None, help="YAML file of `word: how to say it` lines, on top of "
+                   "the voice's own lexicon")
+    r.add_argument("--duration", type=float, default=None,
+                   help="seconds of a clip without speech (no script or audio): idle motion, or with "
+                   "--loop a seamless loop")
     r.add_argument("--aspect", default=DEFAULT_ASPECT, choices=list(ASPECT_SIZES_PX))
     r.add_argument("--fps", type=float, default=DEFAULT_FPS)
     r.add_argument("--seed", type=int, default=0, help="seed for blinks and head motion")
@@ -108,6 +113,8 @@ def _config_from_args(args: argparse.Namespace) -> RenderConfig:
         captions=CaptionConfig(enabled=not args.no_captions),
         motion=MotionConfig(style=args.style, seed=args.seed,
                             scale=getattr(args, "motion_scale", 1.0), loop=getattr(args, "loop", False)),
+        lexicon=getattr(args, "lexicon", None),
+        duration_s=getattr(args, "duration", None),
         quiet=args.quiet,
     )
 
@@ -119,7 +126,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if args.script and args.text:
         raise InputError("Give either a script file or --text, not both.")
     script = args.text if args.text is not None else (read_script(args.script) if args.script else None)
-    if script is None and args.audio is None:
+    if args.duration is not None and (script is not None or args.audio is not None):
+        raise InputError("--duration is for clips without speech; the script or audio sets the length "
+                         "otherwise. Drop --duration, or drop the script/--text/--audio.")
+    if script is None and args.audio is None and args.duration is None:
         raise InputError(
             "Nothing to say. Give a script file (avatar render script.txt ...), "
             "--text \"...\", or --audio narration.wav."

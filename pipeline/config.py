@@ -64,6 +64,8 @@ class RenderConfig:
     # with a message to split it).
     max_script_chars: int = 60_000
     max_audio_s: float = 65 * 60
+    lexicon: str | None = None     # --lexicon: a YAML file of word: spoken form, over the voice's own
+    duration_s: float | None = None  # --duration: a clip with no speech (idle, or a --loop)
     quiet: bool = False
 
     def validate(self) -> RenderConfig:
@@ -85,6 +87,11 @@ class RenderConfig:
             raise InputError(
                 f"Motion scale {self.motion.scale:g} is out of range. Use --motion-scale between 0 "
                 f"(a still head that still blinks) and {MAX_MOTION_SCALE:g}; 1 is natural."
+            )
+        if self.duration_s is not None and not (0 < self.duration_s <= self.max_audio_s):
+            raise InputError(
+                f"Duration {self.duration_s:g} s is out of range. Use --duration between 0 and "
+                f"{self.max_audio_s:g} seconds (a few seconds make a profile-picture loop)."
             )
         if self.mouth not in MOUTH_DRIVERS:
             raise InputError(

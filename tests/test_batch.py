@@ -125,6 +125,16 @@ def test_hash_follows_contents_settings_and_code(course):
     assert item_hash(other_seed, CODE) != base
 
 
+def test_a_lexicon_is_read_beside_the_manifest_and_its_words_count_in_the_hash(course):
+    lexicon = course / "words.yaml"
+    lexicon.write_text("SQL: sequel\n")
+    item = resolve_items_with(course, "  - {script: one.txt, lexicon: words.yaml, motion_scale: 0.5}\n")
+    assert Path(item.config.lexicon) == lexicon and item.config.motion.scale == 0.5
+    before = item_hash(item, CODE)
+    lexicon.write_text("SQL: ess cue ell\n")
+    assert item_hash(item, CODE) != before
+
+
 def resolve_items_with(course: Path, item_line: str) -> BatchItem:
     manifest = course / "variant.yaml"
     manifest.write_text(DEFAULTS + "items:\n" + item_line)

@@ -16,7 +16,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
 # What a render's result depends on besides its inputs: the code, voice profiles, trained weights.
 # The batch package itself is left out: how items are scheduled does not change a video.
-CODE_GLOBS = (("pipeline", "**/*.py"), ("voices", "*.yaml"), ("checkpoints", "*.onnx"))
+# Voices include their lexicons and clone files, not only the profiles.
+CODE_GLOBS = (("pipeline", "**/*.py"), ("voices", "**/*.yaml"), ("voices", "**/*.npz"),
+              ("checkpoints", "*.onnx"))
 SKIP_DIRS = ("batch",)
 
 
@@ -58,6 +60,8 @@ def settings_of(item: BatchItem) -> dict:
     voice = Path(item.config.voice)
     if voice.suffix in (".yaml", ".yml") and voice.is_file():
         settings["voice_profile_sha256"] = file_sha256(voice)
+    if item.config.lexicon and Path(item.config.lexicon).is_file():
+        settings["lexicon_sha256"] = file_sha256(Path(item.config.lexicon))
     return settings
 
 

@@ -22,7 +22,8 @@ import yaml
 from pipeline.config import PRESETS, MotionConfig, RenderConfig, VideoConfig
 from pipeline.errors import InputError
 
-SETTING_FIELDS = ("photo", "voice", "style", "aspect", "fps", "seed", "captions", "preset", "mouth", "face")
+SETTING_FIELDS = ("photo", "voice", "style", "aspect", "fps", "seed", "captions", "preset", "mouth", "face",
+                  "motion_scale", "lexicon")
 ITEM_FIELDS = ("name", "script", "text", "audio", *SETTING_FIELDS)
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 # A name is a relative path of plain parts: letters, digits, and . _ - space; subfolders allowed.
@@ -126,7 +127,10 @@ def config_of(fields: dict, base: RenderConfig | None = None) -> RenderConfig:
         captions=replace(base.captions,
                          enabled=_bool(fields.get("captions", base.captions.enabled), "captions")),
         motion=MotionConfig(style=str(fields.get("style", base.motion.style)),
-                            seed=_number(fields.get("seed", base.motion.seed), "seed", int)),
+                            seed=_number(fields.get("seed", base.motion.seed), "seed", int),
+                            scale=_number(fields.get("motion_scale", base.motion.scale), "motion_scale",
+                                          float)),
+        lexicon=None if fields.get("lexicon") is None else str(fields["lexicon"]),
         quiet=True,
     )
     return config.validate()
@@ -229,6 +233,8 @@ def _resolve_one(index: int, name: str, row: dict, defaults: dict, base_dir: Pat
     voice = fields.get("voice")
     if isinstance(voice, str) and voice.lower().endswith((".yaml", ".yml")):
         fields["voice"] = str(_relative_file(base_dir, voice, "voice"))
+    if fields.get("lexicon") is not None:
+        fields["lexicon"] = str(_relative_file(base_dir, str(fields["lexicon"]), "lexicon"))
     return BatchItem(
         index=index,
         name=out.relative_to(out_dir.resolve()).with_suffix("").as_posix(),
