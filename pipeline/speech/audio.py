@@ -81,7 +81,7 @@ def level_narration(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     lufs = loudness_lufs(audio, sample_rate_hz)
     if not np.isfinite(lufs) or NARRATION_OK_LUFS[0] <= lufs <= NARRATION_OK_LUFS[1]:
         return audio
-    return normalize_loudness(audio, sample_rate_hz)
+    return normalize_loudness(audio, sample_rate_hz, in_place=True)   # a fresh decode: ours to overwrite
 
 
 def save_wav(speech: Speech, path: str | Path) -> Path:

@@ -134,7 +134,7 @@ def _sentence_words(voice: Voice, segments: list[Segment], words: list[str], off
 class _Block:
     """Synthesized audio of one run of words, with word spans relative to its start."""
 
-    audio: np.ndarray
+    audio: np.ndarray | None     # let go once copied into the whole speech
     segments: list[Segment]
     words: list[Word]
     rate: int
@@ -331,29 +331,31 @@ def _cut(block: _Block, samples: int, from_end: bool) -> None:
 def _assemble(blocks: list[_Block | _Gap], voice: Voice, sentences: list[str]) -> Speech:
     rate = voice.sample_rate_hz
     fill = _fit_exact_gaps(blocks)
-    pieces: list[np.ndarray] = []
+    aligned = all(b.aligned for b in blocks if isinstance(b, _Block))
+    total = sum(zeros if isinstance(b, _Gap) else len(b.audio) for b, zeros in zip(blocks, fill, strict=True))
+    # One array for the whole speech, filled block by block while each block's own audio is let
+    # go, and normalized in place: an hour of speech is held once, not three or four times.
+    audio = np.zeros(total, dtype=np.float32)
     segments: list[Segment] = []
     words: list[Word] = []
     offset = 0
     for block, zeros in zip(blocks, fill, strict=True):
         if isinstance(block, _Gap):
             if zeros:
-                pieces.append(np.zeros(zeros, dtype=np.float32))
                 segments.append(Segment(SILENCE, zeros, None))
                 offset += zeros
             continue
         shift_s = offset / rate
         words += [Word(w.text, w.start_s + shift_s, w.end_s + shift_s, w.probability) for w in block.words]
-        pieces.append(block.audio)
+        audio[offset:offset + len(block.audio)] = block.audio
         segments += block.segments
         offset += len(block.audio)
-    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    audio = normalize_loudness(audio, rate)
+        block.audio = None
+    audio = normalize_loudness(audio, rate, in_place=True)
     return Speech(
         audio=audio, sample_rate_hz=rate,
         text=" ".join(filter(None, (display_text(s) for s in sentences))),
-        phones=to_phones(segments, rate) if all(b.aligned for b in blocks if isinstance(b, _Block))
-        else None, words=words,
+        phones=to_phones(segments, rate) if aligned else None, words=words,
     )
 
 
