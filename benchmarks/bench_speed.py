@@ -116,9 +116,17 @@ class RssSampler:
         return [mb for t, mb in self.samples if start <= t <= end]
 
 
-def encode_floor_s(result, photo: Path, config, work: Path) -> float:
-    """Seconds to encode result.n_frames copies of the background the way a render encodes:
-    the same chunks, x264 settings, captions and audio encoding, joined and muxed the same way."""
+def cpu_s() -> tuple[float, float]:
+    """CPU seconds (user + system) so far: this process, and its finished children (ffmpeg)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def encode_floor_s(result, photo: Path, config, work: Path, pix_fmt: str = "rgb24") -> dict:
+    """Seconds (wall, and CPU of Python and of ffmpeg) to encode result.n_frames copies of the
+    background the way a render encodes: the same chunks, x264 settings, captions and audio
+    encoding, joined and muxed the same way. pix_fmt: the frames' layout in the pipe (rgb24,
+    or yuv420p with the background converted once)."""
     from pipeline import face, speech, video
     from pipeline.types import Speech
     from pipeline.video import chunks
@@ -138,17 +146,26 @@ def encode_floor_s(result, photo: Path, config, work: Path) -> float:
         ass_path = work / "floor.ass"
         video.write_ass(phrases, ass_path, width_px, height_px, layout.caption_box_px)
     background = layout.background
+    if pix_fmt == "yuv420p":
+        from pipeline.video.encode import rgb_to_i420
+
+        background = rgb_to_i420(background)
     plan = chunks.plan_chunks(result.n_frames, fps)
+    cpu_before = cpu_s()
     start = time.perf_counter()
     audio = video.AudioEncode(wav, work / "floor.m4a", result.n_frames, fps)
     segments = [
         video.encode_segment((background for _ in range(c.n_frames)), c.n_frames, work / c.name,
                              fps=fps, width_px=width_px, height_px=height_px, ass_path=ass_path,
-                             offset_s=c.offset_s(fps), crf=config.video.crf, preset=config.video.preset)
+                             offset_s=c.offset_s(fps), crf=config.video.crf, preset=config.video.preset,
+                             pix_fmt=pix_fmt)
         for c in plan
     ]
     video.concat_mux(segments, audio.finish(), work / "floor.mp4", work / "floor.txt")
-    return time.perf_counter() - start
+    wall_s = time.perf_counter() - start
+    cpu_after = cpu_s()
+    return {"wall_s": wall_s, "python_cpu_s": cpu_after[0] - cpu_before[0],
+            "ffmpeg_cpu_s": cpu_after[1] - cpu_before[1]}
 
 
 def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
@@ -166,9 +183,11 @@ def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         with RssSampler() as sampler:
+            cpu_before = cpu_s()
             start = time.perf_counter()
             result = render(PHOTO, work / "bench.mp4", script=script, config=config)
             end = time.perf_counter()
+            cpu_after = cpu_s()
         total_s = end - start
         # Render and encode is the last stage: the frames streamed to ffmpeg. Memory that grows
         # there grows with the video's length; what comes before is whole-clip work (speech, tracks).
@@ -176,7 +195,9 @@ def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
         before_streaming = sampler.window(start, end - result.stage_s["render+encode"]) or [float("nan")]
         render_rss_mb = peak_rss_mb(resource.RUSAGE_SELF)
         ffmpeg_rss_mb = sampler.children_peak_mb   # sampled: ru_maxrss of children is misleading
-        floor_s = encode_floor_s(result, PHOTO, config, work)
+        floor = encode_floor_s(result, PHOTO, config, work)
+        floor_i420 = encode_floor_s(result, PHOTO, config, work, pix_fmt="yuv420p")
+    floor_s = floor["wall_s"]
     duration_s = result.duration_s
     return {
         "target_s": target_s,
@@ -193,6 +214,19 @@ def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
         "floor_s_per_video_s": round(floor_s / duration_s, 3),
         "render_encode_vs_floor": round(result.stage_s["render+encode"] / floor_s, 3),
         "total_vs_floor": round(total_s / floor_s, 3),
+        # The floor fed I420 frames (no RGB -> YUV conversion in ffmpeg): the floor for a
+        # render that pipes I420 too.
+        "floor_i420_s": round(floor_i420["wall_s"], 2),
+        "render_encode_vs_floor_i420": round(result.stage_s["render+encode"] / floor_i420["wall_s"], 3),
+        # CPU seconds per second of video: wall time on a shared machine is noisy, CPU less so.
+        # The render's includes every stage (models, speech); the floor's only encoding.
+        "cpu_s_per_video_s": {
+            "render_python": round((cpu_after[0] - cpu_before[0]) / duration_s, 3),
+            "render_ffmpeg": round((cpu_after[1] - cpu_before[1]) / duration_s, 3),
+            "floor_python": round(floor["python_cpu_s"] / duration_s, 3),
+            "floor_ffmpeg": round(floor["ffmpeg_cpu_s"] / duration_s, 3),
+            "floor_i420_ffmpeg": round(floor_i420["ffmpeg_cpu_s"] / duration_s, 3),
+        },
         "peak_rss_mb": round(render_rss_mb, 1),
         "rss_before_streaming_max_mb": round(max(before_streaming), 1),
         "rss_streaming_first_last_max_mb": [round(streaming[0], 1), round(streaming[-1], 1),
@@ -206,12 +240,16 @@ def measure(target_s: float, aspect: str, fps: float, preset_name: str) -> dict:
 def format_row(r: dict) -> str:
     stages = "  ".join(f"{k} {v:.1f}" for k, v in r["stage_s"].items())
     first_mb, last_mb, max_mb = r["rss_streaming_first_last_max_mb"]
+    cpu = "  ".join(f"{k} {v:.2f}" for k, v in r["cpu_s_per_video_s"].items())
     return (
         f"{r['target_s']:>4g} s target -> {r['video_s']:.1f} s video, {r['n_frames']} frames "
         f"{r['size_px'][0]}x{r['size_px'][1]} @ {r['fps']:g} fps\n"
         f"      total {r['total_s']:.1f} s = {r['render_s_per_video_s']:.2f} s per s of video; "
         f"floor {r['floor_s']:.1f} s = {r['floor_s_per_video_s']:.2f} s/s; "
         f"render+encode/floor {r['render_encode_vs_floor']:.2f}x, total/floor {r['total_vs_floor']:.2f}x\n"
+        f"      I420 floor {r['floor_i420_s']:.1f} s: "
+        f"render+encode/that {r['render_encode_vs_floor_i420']:.2f}x\n"
+        f"      CPU s per s of video: {cpu}\n"
         f"      stages (s): {stages}\n"
         f"      peak RSS {r['peak_rss_mb']:.0f} MB (+ ffmpeg {r['ffmpeg_peak_rss_mb']:.0f} MB); "
         f"before frames max {r['rss_before_streaming_max_mb']:.0f} MB; "

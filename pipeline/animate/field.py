@@ -10,6 +10,7 @@ can part without the field having to be continuous across them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -132,12 +133,22 @@ def invert(forward: np.ndarray, grid: Grid, iterations: int = 2) -> np.ndarray:
     `forward` is [gh, gw, 2] in frame px, defined at source positions.
     """
     gh, gw = forward.shape[:2]
+    jj, ii = _cell_positions(gh, gw)
     sx = gw / grid.width_px          # grid cells per frame px
     sy = gh / grid.height_px
-    jj, ii = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
     back = forward
     for _ in range(iterations):
+        # Two planar maps: remap's float-map path is faster with them than with one (x, y) map.
         map_x = jj - back[..., 0] * sx
         map_y = ii - back[..., 1] * sy
         back = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return back
+
+
+@functools.lru_cache(maxsize=4)
+def _cell_positions(gh: int, gw: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row index of every grid cell, [gh, gw] float32 each; read only."""
+    jj, ii = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
+    jj.flags.writeable = False
+    ii.flags.writeable = False
+    return jj, ii

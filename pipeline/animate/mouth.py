@@ -23,7 +23,7 @@ SUBPIXEL_BITS = 3            # fillPoly coordinates with 1/8 px precision
 EDGE_FEATHER_E = 0.005       # lip edges feather over about this much (1-2 px in a 1080 frame)
 CAVITY_TOP = 0.2             # cavity brightness under the upper lip, fraction of the lip colour
 CAVITY_BOTTOM = 0.55         # ... and toward the lower lip
-CAVITY_TINT = np.array([1.0, 0.72, 0.68])  # the cavity is redder and browner than the lips
+CAVITY_TINT = np.array([1.0, 0.72, 0.68], np.float32)  # the cavity is redder and browner than the lips
 LIP_SHADOW = 0.35            # the upper lip darkens the top of the teeth this much
 PHOTO_TEETH_BRIGHTNESS = 0.92  # the photo's own teeth, slightly in the mouth's shade
 TEETH_HEIGHT_E = 0.12        # visible upper-teeth height at teeth_show=1, in eye distances
@@ -33,7 +33,7 @@ TEETH_HALF_SPAN = 0.86       # teeth reach this fraction of the half mouth width
 TOOTH_EDGES_U = (0.0, 0.2, 0.36, 0.5, 0.63, 0.75)  # gaps between teeth, in half widths
 TOOTH_ROUND = 0.04           # tooth biting edges round off this much toward the gaps
 LOWER_TEETH_START_E = 0.2    # lower teeth appear when the gap exceeds this
-TONGUE_COLOR = np.array([170.0, 80.0, 80.0])
+TONGUE_COLOR = np.array([170.0, 80.0, 80.0], np.float32)
 GREY_PHOTO_LIP_CHROMA = 10.0  # lips with less RGB spread than this: a black-and-white photo
 
 
@@ -99,10 +99,13 @@ def paint_mouth(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, low
     feather = max(EDGE_FEATHER_SIGMA_PX, EDGE_FEATHER_E * eye_px)
     alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather)
 
-    xs = np.arange(box_w, dtype=np.float64) + x0
-    ys = (np.arange(box_h, dtype=np.float64) + y0)[:, None]
-    y_up = np.interp(xs, up[:, 0], up[:, 1])[None, :]
-    y_lo = np.interp(xs, lo[:, 0], lo[:, 1])[None, :]
+    # float32 throughout (colours included): every array below is box-sized, and half the
+    # bytes is most of the cost; the result is the same to within a grey level.
+    colors = MouthColors(lip=colors.lip.astype(np.float32), white=colors.white.astype(np.float32))
+    xs = np.arange(x0, x0 + box_w, dtype=np.float32)
+    ys = np.arange(y0, y0 + box_h, dtype=np.float32)[:, None]
+    y_up = np.interp(xs, up[:, 0], up[:, 1]).astype(np.float32)[None, :]
+    y_lo = np.interp(xs, lo[:, 0], lo[:, 1]).astype(np.float32)[None, :]
     gap = np.maximum(y_lo - y_up, 1e-3)
     cx = 0.5 * (up[0, 0] + up[-1, 0])
     half_w = max(0.5 * abs(up[-1, 0] - up[0, 0]), 1.0)
@@ -145,7 +148,8 @@ def paint_mouth(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, low
             a_up = band * span * p_alpha
         else:
             # Each tooth's biting edge rounds off toward its neighbours.
-            edges_px = cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w
+            edges_px = (cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w
+                        ).astype(xs.dtype)
             dist = np.min(np.abs(xs[:, None] - edges_px[None, :]), axis=1)[None, :]
             tooth_w = (0.12 + 0.08 * (1 - np.clip(np.abs(u), 0, 1))) * half_w
             rounding = 1 - TOOTH_ROUND * (1 - np.clip(dist / (0.5 * tooth_w), 0, 1)) ** 2
@@ -200,7 +204,7 @@ def _photo_teeth(teeth: PhotoTeeth, xs: np.ndarray, ys: np.ndarray, y_up: np.nda
     valid = np.isfinite(top) & np.isfinite(bottom)
     if not valid.any():
         return None
-    top = np.where(valid, top, 0.0)[None, :]
+    top = np.where(valid, top, 0.0).astype(np.float32)[None, :]
     src_y = top + (ys - y_up)                                             # rows below the lip
     map_x = np.broadcast_to(col[None, :], src_y.shape).astype(np.float32)
     map_y = (src_y - oy).astype(np.float32)
@@ -214,9 +218,10 @@ def _synth_teeth(colors: MouthColors, xs: np.ndarray, y_up: np.ndarray, h_up: np
                  ys: np.ndarray, u: np.ndarray, cx: float, half_w: float, eye_px: float) -> np.ndarray:
     """Shaded upper teeth with faint gaps, white point from the eye whites."""
     tt = np.clip((ys - y_up + 0.5) / np.maximum(h_up, 1e-3), 0, 1)
-    vertical = 0.86 + 0.14 * np.sin(np.pi * tt) ** 0.5 - 0.08 * tt
+    # sin(pi) is a hair below 0 in float32: clamp, or its square root is NaN
+    vertical = 0.86 + 0.14 * np.sqrt(np.maximum(np.sin(np.pi * tt), 0)) - 0.08 * tt
     side = 1 - 0.45 * np.clip(u * u / TEETH_HALF_SPAN ** 2, 0, 1)
-    edges_px = cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w
+    edges_px = (cx + np.concatenate([-np.array(TOOTH_EDGES_U), TOOTH_EDGES_U]) * half_w).astype(xs.dtype)
     dist = np.min(np.abs(xs[:, None] - edges_px[None, :]), axis=1)[None, :]
     line_w = max(0.7, 0.008 * eye_px)
     seams = 1 - 0.07 * np.exp(-(dist / line_w) ** 2) * np.clip(tt * 2, 0, 1)

@@ -19,6 +19,7 @@ from pipeline.animate import closed, eyes, field, mouth, rig
 from pipeline.face import landmarks as lm
 from pipeline.face.detect import quiet_native_logs
 from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
+from pipeline.video.encode import i420_planes, rgb_to_i420, rgb_to_yuv420
 
 # Controls whose vertical parting gives way to lip_press.
 PRESS_YIELDS = ("lip_open", "lip_round", "upper_lip_raise")
@@ -121,10 +122,31 @@ class Renderer:
         self._draw_teeth = lm.mouth_aperture(pts) <= PHOTO_TEETH_APERTURE
         self.lid_colors = eyes.sample_lids(self.background, pts)
 
-        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-        # One interleaved (x, y) map: remap reads it in a single pass, and one subtraction
-        # per frame makes the sampling positions.
-        self._map_xy = np.ascontiguousarray(np.dstack([gx, gy]))
+        # Per frame each side's forward field is one product: [head values, control values]
+        # times these stacked fields, instead of a sum of K whole-grid array operations.
+        # The per-control arrays stay as views into the stacks (no second copy).
+        n_head, n_cells = len(HEAD_CHANNELS), gh * gw * 2
+        self._stack_up = np.concatenate([self.head_fields.reshape(n_head, n_cells),
+                                         self.upper_fields.reshape(k, n_cells)])
+        self._stack_lo = np.concatenate([self.head_fields.reshape(n_head, n_cells),
+                                         self.lower_fields.reshape(k, n_cells)])
+        self.head_fields = self._stack_up[:n_head].reshape(self.head_fields.shape)
+        self.upper_fields = self._stack_up[n_head:].reshape(self.upper_fields.shape)
+        self.lower_fields = self._stack_lo[n_head:].reshape(self.lower_fields.shape)
+        # Sampling positions are upsampled directly from the coarse grid (cell centres minus
+        # the backward field): bilinear upsampling reproduces a linear ramp exactly, except in
+        # the pixel or two outside the outermost cell centres, where resize holds the edge
+        # value. Those edge columns and rows get the missing ramp added back.
+        self._grid_xy = np.dstack(np.meshgrid(self.grid.xs, self.grid.ys)).astype(np.float32)
+        upsampled = cv2.resize(self._grid_xy, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        fix_x = np.arange(x0, x1, dtype=np.float64) - upsampled[0, :, 0]
+        fix_y = np.arange(y0, y1, dtype=np.float64) - upsampled[:, 0, 1]
+        self._edge_cols = np.flatnonzero(np.abs(fix_x) > 1e-3)
+        self._edge_rows = np.flatnonzero(np.abs(fix_y) > 1e-3)
+        self._fix_cols = fix_x[self._edge_cols].astype(np.float32)
+        self._fix_rows = fix_y[self._edge_rows].astype(np.float32)[:, None]
+        # The still background in the encoder's layout, for render_frame_i420 (even sizes only).
+        self._background_i420 = rgb_to_i420(self.background) if width % 2 == height % 2 == 0 else None
 
     def control_values(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
         v = np.zeros(len(self.controls), np.float32)
@@ -160,33 +182,59 @@ class Renderer:
         return self.points + disp
 
     def render_frame(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
+        """One RGB frame (height x width x 3 uint8)."""
+        frame = self.background.copy()
+        x0, y0, x1, y1 = self.roi
+        self._draw(frame[y0:y1, x0:x1], mouth_values, motion_values)
+        return frame
+
+    def render_frame_i420(self, mouth_values: np.ndarray, motion_values: np.ndarray) -> np.ndarray:
+        """The same frame as I420 ([height * 3 // 2, width] uint8, BT.709 limited range), for
+        encode(..., pix_fmt="yuv420p"): only the head ROI is converted, the rest is the
+        background converted once."""
+        height, width = self.background.shape[:2]
+        if self._background_i420 is None:
+            raise ValueError(f"I420 frames need an even frame size, not {width}x{height}")
+        frame = self._background_i420.copy()
+        x0, y0, x1, y1 = self.roi
+        # The ROI grown to even edges, so that its chroma blocks are whole.
+        ex0, ey0 = x0 - x0 % 2, y0 - y0 % 2
+        ex1, ey1 = min(x1 + x1 % 2, width), min(y1 + y1 % 2, height)
+        box = self.background[ey0:ey1, ex0:ex1].copy()
+        if self._draw(box[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0], mouth_values, motion_values):
+            y, cb, cr = i420_planes(frame, width, height)
+            rgb_to_yuv420(box, y[ey0:ey1, ex0:ex1], cb[ey0 // 2:ey1 // 2, ex0 // 2:ex1 // 2],
+                          cr[ey0 // 2:ey1 // 2, ex0 // 2:ex1 // 2])
+        return frame
+
+    def _draw(self, roi: np.ndarray, mouth_values: np.ndarray, motion_values: np.ndarray) -> bool:
+        """Draw the ROI (a view holding the background's ROI) in place; False: nothing moved."""
         mouth_values = np.asarray(mouth_values, np.float32)
         motion_values = np.asarray(motion_values, np.float32)
         v = self.control_values(mouth_values, motion_values)
         h = self.head_values(motion_values)
-        frame = self.background.copy()
         active = np.flatnonzero(np.abs(v) > 1e-4)
         active_head = np.flatnonzero(np.abs(h) > 1e-4)
         if len(active) == 0 and len(active_head) == 0:
-            return frame
+            return False
         points = self.warped_points(mouth_values, motion_values)
-        head = np.zeros((*self.grid.shape, 2), np.float32)
-        for j in active_head:
-            head += h[j] * self.head_fields[j]
-        fwd_up, fwd_lo = head.copy(), head
-        for k in active:
-            fwd_up += v[k] * self.upper_fields[k]
-            fwd_lo = fwd_lo + v[k] * self.lower_fields[k]
-        back_up = field.invert(fwd_up, self.grid)
-        back_lo = field.invert(fwd_lo, self.grid)
+        coef = np.zeros(len(HEAD_CHANNELS) + len(v), np.float32)
+        coef[active_head] = h[active_head]
+        coef[len(HEAD_CHANNELS) + active] = v[active]
+        grid_shape = (*self.grid.shape, 2)
+        # einsum, not a matrix product: BLAS threads spin between calls and take the CPU
+        # that ffmpeg, encoding beside us, needs (measured: a third more Python CPU).
+        back_up = field.invert(np.einsum("k,kn->n", coef, self._stack_up).reshape(grid_shape), self.grid)
+        back_lo = field.invert(np.einsum("k,kn->n", coef, self._stack_lo).reshape(grid_shape), self.grid)
         below = self.below[..., None]
-        back = back_up + below * (back_lo - back_up)
+        coarse = self._grid_xy - back_up
+        coarse -= below * (back_lo - back_up)
         x0, y0, x1, y1 = self.roi
-        back_full = cv2.resize(back, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        source = cv2.resize(coarse, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        source[:, self._edge_cols, 0] += self._fix_cols
+        source[self._edge_rows, :, 1] += self._fix_rows
         # OpenCV calls release the GIL and use both cores; the ROI is remapped straight into
         # the frame (a view), so no ROI-sized copy is made.
-        source = cv2.subtract(self._map_xy, back_full, dst=back_full)
-        roi = frame[y0:y1, x0:x1]
         cv2.remap(self.background, source, None, cv2.INTER_LINEAR, dst=roi,
                   borderMode=cv2.BORDER_REPLICATE)
         map_x, map_y = source[..., 0], source[..., 1]
@@ -208,7 +256,7 @@ class Renderer:
         blink = float(motion_values[self._blink_i]) if self._blink_i is not None else 0.0
         eyes.paint_lids(roi, (x0, y0), points, self.lid_colors, blink, self.rig.eye_px,
                         source_px=(map_x, map_y), rest_points_px=self.points)
-        return frame
+        return True
 
     def _redraw_mouth(self, roi: np.ndarray, points: np.ndarray, upper: np.ndarray, lower: np.ndarray,
                       back_up: np.ndarray, back_lo: np.ndarray) -> None:
@@ -223,25 +271,36 @@ class Renderer:
         if bx1 - bx0 < 2 or by1 - by0 < 2:
             return
         g = self.grid
-        # Grid-cell coordinates of the box pixels, to upsample just this part of the fields.
+        gh, gw = g.shape
+        # Grid-cell coordinates of the box pixels, to upsample just this part of the fields
+        # (from the few grid cells around the box: inside the grid, edge replication is the
+        # same as for the whole grid).
         cx = ((np.arange(bx0, bx1) - g.xs[0]) / (g.xs[1] - g.xs[0])).astype(np.float32)
         cy = ((np.arange(by0, by1) - g.ys[0]) / (g.ys[1] - g.ys[0])).astype(np.float32)
-        mx, my = np.meshgrid(cx, cy)
-        b_up = cv2.remap(back_up, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        b_lo = cv2.remap(back_lo, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        w = cv2.remap(self.below, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        j0, j1 = max(int(np.floor(cx[0])) - 1, 0), min(int(np.ceil(cx[-1])) + 2, gw)
+        i0, i1 = max(int(np.floor(cy[0])) - 1, 0), min(int(np.ceil(cy[-1])) + 2, gh)
+        mx, my = np.meshgrid(cx - j0, cy - i0)
+        b_up = cv2.remap(back_up[i0:i1, j0:j1], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        b_lo = cv2.remap(back_lo[i0:i1, j0:j1], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         xs = np.arange(bx0, bx1, dtype=np.float64)
         tear = 0.5 * (upper + lower)
         order = np.argsort(tear[:, 0])
-        tear_y = np.interp(xs, tear[order, 0], tear[order, 1])
+        tear_y = np.interp(xs, tear[order, 0], tear[order, 1]).astype(np.float32)
         inside = (xs >= tear[:, 0].min()) & (xs <= tear[:, 0].max())
-        ys = np.arange(by0, by1, dtype=np.float64)[:, None]
-        step = np.clip(ys - tear_y[None, :] + 0.5, 0, 1)
-        w = np.where(inside[None, :], step, w).astype(np.float32)[..., None]
-        back = b_up + w * (b_lo - b_up)
-        gx, gy = np.meshgrid(xs.astype(np.float32), ys[:, 0].astype(np.float32))
-        patch = cv2.remap(self.background, gx - back[..., 0], gy - back[..., 1], cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+        ys = np.arange(by0, by1, dtype=np.float32)[:, None]
+        w = np.clip(ys - (tear_y - 0.5), 0, 1)
+        if not inside.all():
+            # Beside the mouth corners the fields blend as on the coarse grid.
+            below = cv2.remap(self.below[i0:i1, j0:j1], mx, my, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+            w = np.where(inside[None, :], w, below)
+        back = b_lo - b_up
+        back *= w[..., None]
+        back += b_up
+        # Sampling positions: each box pixel's own position minus the field.
+        map_x = xs.astype(np.float32)[None, :] - back[..., 0]
+        map_y = ys - back[..., 1]
+        patch = cv2.remap(self.background, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         roi[by0 - ry0:by1 - ry0, bx0 - rx0:bx1 - rx0] = patch
 
 

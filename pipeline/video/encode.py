@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from pipeline.errors import OutputError
@@ -25,6 +26,16 @@ AUDIO_RATE_HZ = 48_000
 AUDIO_BITRATE = "192k"
 AUDIO_CHANNELS = 2
 FRAME_QUEUE = 4              # frames buffered between the renderer and the writer thread
+PIX_FMTS = ("rgb24", "yuv420p")  # frame layouts the pipe takes: RGB, or planar I420 (see rgb_to_i420)
+# BT.709, limited ("tv") range, as uint8 RGB -> Y, Cb, Cr: what ffmpeg's
+# scale=out_color_matrix=bt709:out_range=tv computes. Last column: the offset.
+_KR, _KB = 0.2126, 0.0722
+_KG = 1.0 - _KR - _KB
+BT709_TV = np.array([
+    [219 / 255 * _KR, 219 / 255 * _KG, 219 / 255 * _KB, 16.0],
+    [-224 / 255 * _KR / (2 - 2 * _KB), -224 / 255 * _KG / (2 - 2 * _KB), 224 / 255 * 0.5, 128.0],
+    [224 / 255 * 0.5, -224 / 255 * _KG / (2 - 2 * _KR), -224 / 255 * _KB / (2 - 2 * _KR), 128.0],
+], np.float32)
 STDERR_TAIL_CHARS = 2000
 
 
@@ -83,9 +94,61 @@ def _fps_text(fps: float) -> str:
     return f"{f.numerator}/{f.denominator}"
 
 
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 [h, w, 3] (h, w even) -> I420 [h * 3 // 2, w]: Y, then Cb and Cr at half size.
+
+    BT.709 limited range, as the rgb24 pipe path converts (within a grey level: measured
+    against ffmpeg's own conversion; chroma here is each 2x2 block's mean).
+    """
+    h, w = rgb.shape[:2]
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    y, cb, cr = i420_planes(out, w, h)
+    rgb_to_yuv420(rgb, y, cb, cr)
+    return out
+
+
+def rgb_to_yuv420(rgb: np.ndarray, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> None:
+    """Convert RGB uint8 [h, w, 3] (h, w even) into the planes y [h, w], cb and cr [h/2, w/2]
+    (views into an I420 frame, say: the place of a changed box)."""
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:
+        raise ValueError(f"I420 needs even sizes, got {w}x{h}")
+    # cv2.transform rounds and saturates to uint8 itself; its 3 -> 3 channel path is several
+    # times faster than any other shape, so all three are computed at full size and the
+    # chroma averaged over 2x2 blocks after.
+    yuv = cv2.transform(rgb, BT709_TV)
+    y[...] = cv2.extractChannel(yuv, 0)
+    half = cv2.resize(yuv, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    cb[...] = cv2.extractChannel(half, 1)
+    cr[...] = cv2.extractChannel(half, 2)
+
+
+def i420_planes(frame: np.ndarray, width_px: int, height_px: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of an I420 frame [h * 3 // 2, w]: Y [h, w], Cb and Cr [h/2, w/2]."""
+    h, w = height_px, width_px
+    flat = frame.reshape(-1)
+    q = (h // 2) * (w // 2)
+    return (flat[:h * w].reshape(h, w), flat[h * w:h * w + q].reshape(h // 2, w // 2),
+            flat[h * w + q:].reshape(h // 2, w // 2))
+
+
+def frame_shape(pix_fmt: str, width_px: int, height_px: int) -> tuple[int, ...]:
+    """The array shape of one frame in the pipe layout `pix_fmt` (uint8)."""
+    if pix_fmt == "rgb24":
+        return (height_px, width_px, 3)
+    if pix_fmt == "yuv420p":
+        return (height_px * 3 // 2, width_px)
+    raise ValueError(f"pix_fmt must be one of {PIX_FMTS}, got {pix_fmt!r}")
+
+
 def _video_filters(ass_path: str | Path | None, fonts_dir: str | Path | None,
-                   offset_s: float = 0.0) -> str:
+                   offset_s: float = 0.0, pix_fmt: str = "rgb24") -> str:
     filters = []
+    if pix_fmt == "yuv420p":
+        # Frames already in BT.709 limited range: say so, so libass converts caption colours
+        # with the same matrix, and nothing is converted again.
+        filters.append("setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
     if ass_path is not None:
         ass = f"ass=filename={filter_escape(str(ass_path))}"
         if fonts_dir is not None:
@@ -95,9 +158,12 @@ def _video_filters(ass_path: str | Path | None, fonts_dir: str | Path | None,
             # libass to pick the right captions, then back so the segment starts at 0.
             ass = f"setpts=PTS+{offset_s!r}/TB,{ass},setpts=PTS-STARTPTS"
         filters.append(ass)
-    # Captions are drawn on the RGB frames; then one explicit BT.709 conversion, tagged below,
-    # so players show the colours we rendered.
-    filters.append("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p")
+    if pix_fmt == "rgb24":
+        # Captions are drawn on the RGB frames; then one explicit BT.709 conversion, tagged
+        # below, so players show the colours we rendered.
+        filters.append("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p")
+    else:
+        filters.append("format=yuv420p")
     return ",".join(filters)
 
 
@@ -121,10 +187,11 @@ def _aac_args() -> list[str]:
             "-ac", str(AUDIO_CHANNELS)]
 
 
-def _rawvideo_input(fps: float, width_px: int, height_px: int) -> list[str]:
+def _rawvideo_input(fps: float, width_px: int, height_px: int, pix_fmt: str = "rgb24") -> list[str]:
+    frame_shape(pix_fmt, width_px, height_px)   # a bad pix_fmt fails here, not in ffmpeg
     return [
         ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width_px}x{height_px}",
+        "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width_px}x{height_px}",
         "-r", _fps_text(fps), "-i", "pipe:0",
     ]
 
@@ -132,15 +199,15 @@ def _rawvideo_input(fps: float, width_px: int, height_px: int) -> list[str]:
 def ffmpeg_command(audio_path: str | Path | None, out_path: str | Path, fps: float,
                    width_px: int, height_px: int, n_frames: int,
                    ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
-                   crf: int = 20, preset: str = "veryfast") -> list[str]:
-    cmd = _rawvideo_input(fps, width_px, height_px)
+                   crf: int = 20, preset: str = "veryfast", pix_fmt: str = "rgb24") -> list[str]:
+    cmd = _rawvideo_input(fps, width_px, height_px, pix_fmt)
     if audio_path is None:
         cmd += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE_HZ}:cl=stereo"]
     else:
         cmd += ["-i", str(audio_path)]
     cmd += [
         "-map", "0:v:0", "-map", "1:a:0",
-        "-vf", _video_filters(ass_path, fonts_dir),
+        "-vf", _video_filters(ass_path, fonts_dir, pix_fmt=pix_fmt),
         *_x264_args(fps, crf, preset),
         "-af", _audio_filter(n_frames, fps), *_aac_args(),
         "-movflags", "+faststart", "-f", "mp4", str(out_path),
@@ -150,11 +217,12 @@ def ffmpeg_command(audio_path: str | Path | None, out_path: str | Path, fps: flo
 
 def segment_command(out_path: str | Path, fps: float, width_px: int, height_px: int,
                     ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
-                    offset_s: float = 0.0, crf: int = 20, preset: str = "veryfast") -> list[str]:
+                    offset_s: float = 0.0, crf: int = 20, preset: str = "veryfast",
+                    pix_fmt: str = "rgb24") -> list[str]:
     """Video only: one chunk of a longer video, captions placed as if it started at offset_s."""
     return [
-        *_rawvideo_input(fps, width_px, height_px),
-        "-map", "0:v:0", "-vf", _video_filters(ass_path, fonts_dir, offset_s),
+        *_rawvideo_input(fps, width_px, height_px, pix_fmt),
+        "-map", "0:v:0", "-vf", _video_filters(ass_path, fonts_dir, offset_s, pix_fmt),
         *_x264_args(fps, crf, preset), "-an", "-f", "mp4", str(out_path),
     ]
 
@@ -285,8 +353,12 @@ def _default_fonts(ass_path: str | Path | None, fonts_dir: str | Path | None) ->
 def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Path | None,
            out_path: str | Path, fps: float, width_px: int, height_px: int,
            ass_path: str | Path | None = None, fonts_dir: str | Path | None = None,
-           crf: int = 20, preset: str = "veryfast", progress: Progress = SILENT) -> Path:
+           crf: int = 20, preset: str = "veryfast", progress: Progress = SILENT,
+           pix_fmt: str = "rgb24") -> Path:
     """Encode exactly n_frames RGB uint8 frames (height x width x 3) with the audio into an MP4.
+
+    With pix_fmt="yuv420p" the frames are I420 instead (see rgb_to_i420): half the bytes,
+    and ffmpeg converts nothing.
 
     The audio is padded or trimmed to n_frames / fps. Captions from ass_path are burned in,
     with fonts looked up in fonts_dir (by default matplotlib's DejaVu fonts, which
@@ -305,15 +377,19 @@ def encode(frames: Iterable[np.ndarray], n_frames: int, audio_wav_path: str | Pa
     tmp = _partial_path(out)
     cmd = ffmpeg_command(audio_wav_path, tmp, fps, width_px, height_px, n_frames,
                          ass_path=ass_path, fonts_dir=_default_fonts(ass_path, fonts_dir),
-                         crf=crf, preset=preset)
-    return _stream(frames, n_frames, cmd, tmp, out, (height_px, width_px, 3), progress)
+                         crf=crf, preset=preset, pix_fmt=pix_fmt)
+    return _stream(frames, n_frames, cmd, tmp, out, frame_shape(pix_fmt, width_px, height_px),
+                   progress)
 
 
 def encode_segment(frames: Iterable[np.ndarray], n_frames: int, out_path: str | Path, fps: float,
                    width_px: int, height_px: int, ass_path: str | Path | None = None,
                    fonts_dir: str | Path | None = None, offset_s: float = 0.0, crf: int = 20,
-                   preset: str = "veryfast", progress: Progress = SILENT) -> Path:
+                   preset: str = "veryfast", progress: Progress = SILENT,
+                   pix_fmt: str = "rgb24") -> Path:
     """Encode n_frames RGB frames into a video-only MP4 segment, captions shifted by offset_s.
+
+    pix_fmt="yuv420p": the frames are I420 arrays (see rgb_to_i420) instead of RGB.
 
     The segment appears at out_path only once complete (written beside it, then renamed).
     """
@@ -323,8 +399,9 @@ def encode_segment(frames: Iterable[np.ndarray], n_frames: int, out_path: str | 
     tmp = _partial_path(out)
     cmd = segment_command(tmp, fps, width_px, height_px, ass_path=ass_path,
                           fonts_dir=_default_fonts(ass_path, fonts_dir), offset_s=offset_s,
-                          crf=crf, preset=preset)
-    return _stream(frames, n_frames, cmd, tmp, out, (height_px, width_px, 3), progress)
+                          crf=crf, preset=preset, pix_fmt=pix_fmt)
+    return _stream(frames, n_frames, cmd, tmp, out, frame_shape(pix_fmt, width_px, height_px),
+                   progress)
 
 
 class AudioEncode:
