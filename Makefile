@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 # Coqui TTS voices (voices/*.yaml with engine: coqui): torch's CPU wheel and coqui-tts.
 coqui: $(COQUI_STAMP)
 $(COQUI_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[coqui]'
+	$(PY) -m pip install --quiet -e '.[dev,coqui]'
 	touch $(COQUI_STAMP)
 
 # Debian's chromium for the studio's browser test (Playwright drives it; it downloads no browser).
