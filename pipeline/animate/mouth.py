@@ -32,7 +32,12 @@ TEETH_BRIGHTNESS = 0.9       # teeth against the sclera white point
 TEETH_HALF_SPAN = 0.86       # teeth reach this fraction of the half mouth width
 TOOTH_EDGES_U = (0.0, 0.2, 0.36, 0.5, 0.63, 0.75)  # gaps between teeth, in half widths
 TOOTH_ROUND = 0.04           # tooth biting edges round off this much toward the gaps
-LOWER_TEETH_START_E = 0.2    # lower teeth appear when the gap exceeds this
+LOWER_TEETH_START_E = 0.13   # lower teeth appear when the gap exceeds this (eye distances)
+LOWER_TEETH_RAMP_E = 0.08    # ... and reach full height this much wider
+LOWER_TEETH_HEIGHT = 0.42    # their visible height, fraction of the upper teeth's
+LOWER_TEETH_HALF_SPAN = 0.5  # they reach this fraction of the half mouth width (inside the arch)
+LOWER_TEETH_BRIGHTNESS = 0.8   # against the white point: in the shade of the upper lip and cavity
+LOWER_TOOTH_EDGES_U = (0.0, 0.12, 0.24, 0.36, 0.48)  # lower incisors are narrower
 TONGUE_COLOR = np.array([170.0, 80.0, 80.0], np.float32)
 GREY_PHOTO_LIP_CHROMA = 10.0  # lips with less RGB spread than this: a black-and-white photo
 
@@ -163,12 +168,13 @@ def paint_mouth(roi: np.ndarray, origin: tuple[int, int], upper: np.ndarray, low
         a = a_up[..., None]
         color = color * (1 - a) + teeth_rgb * a
 
-        # Lower teeth, only once the mouth is open wide, in the lower lip's shade.
-        lower_amount = float(np.clip((gap_max - LOWER_TEETH_START_E * eye_px) / (0.1 * eye_px), 0, 1))
+        # Lower teeth, only once the mouth is open wide: a narrower, shorter band standing
+        # on the lower lip, further back in the mouth's shade than the upper teeth.
+        lower_amount = float(np.clip((gap_max - LOWER_TEETH_START_E * eye_px)
+                                     / (LOWER_TEETH_RAMP_E * eye_px), 0, 1))
         if lower_amount > 0:
-            h_lo = lower_amount * 0.35 * teeth_h * np.clip(1 - (u / 0.55) ** 2, 0, 1)
-            a_lo = np.clip((h_lo - (y_lo - ys)) / 1.5, 0, 1) * (h_lo > 0.5) * 0.6
-            lo_teeth = colors.white[None, None, :] * (0.5 - 0.2 * u * u)[..., None]
+            a_lo, lo_teeth = _lower_teeth(colors, xs, ys, y_lo, gap, u, cx, half_w, eye_px,
+                                          lower_amount * LOWER_TEETH_HEIGHT * teeth_h)
             a = a_lo[..., None]
             color = color * (1 - a) + lo_teeth * a
 
@@ -226,6 +232,30 @@ def _synth_teeth(colors: MouthColors, xs: np.ndarray, y_up: np.ndarray, h_up: np
     line_w = max(0.7, 0.008 * eye_px)
     seams = 1 - 0.07 * np.exp(-(dist / line_w) ** 2) * np.clip(tt * 2, 0, 1)
     return colors.white[None, None, :] * (TEETH_BRIGHTNESS * vertical * side * seams)[..., None]
+
+
+def _lower_teeth(colors: MouthColors, xs: np.ndarray, ys: np.ndarray, y_lo: np.ndarray,
+                 gap: np.ndarray, u: np.ndarray, cx: float, half_w: float, eye_px: float,
+                 height_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage and colour of the lower teeth rising from the lower lip (box arrays)."""
+    arch = np.clip(1 - (u / LOWER_TEETH_HALF_SPAN) ** 2, 0, 1)
+    h_lo = np.minimum(height_px * np.sqrt(arch), 0.35 * gap)          # lower toward the sides
+    above_lip = y_lo - ys                                             # px above the lower lip
+    edges_px = (cx + np.concatenate([-np.array(LOWER_TOOTH_EDGES_U), LOWER_TOOTH_EDGES_U]) * half_w
+                ).astype(xs.dtype)
+    dist = np.min(np.abs(xs[:, None] - edges_px[None, :]), axis=1)[None, :]
+    # Biting edges dip a little at the gaps between teeth.
+    tooth_w = 0.13 * half_w
+    h_tooth = h_lo * (1 - 0.12 * (1 - np.clip(dist / (0.5 * tooth_w), 0, 1)) ** 2)
+    cover = np.clip((h_tooth - above_lip) / 1.2, 0, 1) * (above_lip >= -1) * (h_lo > 0.5)
+    tt = np.clip(above_lip / np.maximum(h_lo, 1e-3), 0, 1)            # 0 at the lip .. 1 at the edge
+    # Lit at the biting edge, shaded down toward the lip, darker toward the sides.
+    vertical = 0.84 + 0.16 * tt
+    side = 1 - 0.35 * np.clip(u * u / LOWER_TEETH_HALF_SPAN ** 2, 0, 1)
+    line_w = max(0.6, 0.006 * eye_px)
+    seams = 1 - 0.06 * np.exp(-(dist / line_w) ** 2)
+    rgb = colors.white[None, None, :] * (LOWER_TEETH_BRIGHTNESS * vertical * side * seams)[..., None]
+    return cover * 0.92, rgb
 
 
 def _blend(roi: np.ndarray, x0: int, y0: int, alpha: np.ndarray, color: np.ndarray) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from pipeline.animate import closed, eyes, field, mouth, rig
+from pipeline.animate import closed, eyes, field, mouth, rig, skin
 from pipeline.face import landmarks as lm
 from pipeline.face.detect import quiet_native_logs
 from pipeline.types import ARTICULATION, MOTION, Layout, MotionTrack, MouthTrack, Portrait
@@ -121,6 +121,10 @@ class Renderer:
         # A photo that already shows its teeth keeps them: paint cavity only, no teeth.
         self._draw_teeth = lm.mouth_aperture(pts) <= PHOTO_TEETH_APERTURE
         self.lid_colors = eyes.sample_lids(self.background, pts)
+        # Skin shading that follows the articulation (folds, cheeks, chin), per control.
+        self.skin = skin.build_shading(pts, self.grid, self.rig.eye_px)
+        self._skin_k = np.array([self.controls.index(n) if n in self.controls else -1
+                                 for n in skin.CONTROLS])
 
         # Per frame each side's forward field is one product: [head values, control values]
         # times these stacked fields, instead of a sum of K whole-grid array operations.
@@ -244,6 +248,9 @@ class Renderer:
         upper = self._mouth_line + moved[list(lm.UPPER_INNER_LIP)]
         lower = self._mouth_line + moved[list(lm.LOWER_INNER_LIP)]
         self._redraw_mouth(roi, points, upper, lower, back_up, back_lo)
+        if self.skin is not None:
+            skin_values = np.where(self._skin_k >= 0, v[self._skin_k], 0.0).astype(np.float32)
+            skin.shade(self.skin, roi, (x0, y0), skin_values, coarse)
 
         teeth = float(mouth_values[self._teeth_i]) if self._teeth_i is not None else 0.5
         tongue = float(mouth_values[self._tongue_i]) if self._tongue_i is not None else 0.0
