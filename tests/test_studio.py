@@ -369,3 +369,152 @@ def test_browser_render_from_upload_to_download(studio, tmp_path):
         finally:
             browser.close()
     assert studio["proc"].poll() is None
+
+
+# ---- several videos at once, on a studio with a fake render (the queue and page, not the pipeline)
+def _tiny_mp4(path: Path) -> Path:
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=0x4f46e5:s=96x96:d=1:r=10", "-pix_fmt", "yuv420p", "-y", str(path)],
+                   check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fake_studio(tmp_path_factory):
+    """create_app with a render_fn that copies a tiny clip: batch flow in well under a second."""
+    import uvicorn
+
+    from pipeline.studio.app import create_app
+
+    out_dir = tmp_path_factory.mktemp("studio-fake")
+    clip = _tiny_mp4(out_dir.parent / "tiny.mp4")
+    rendered: list[str] = []
+
+    def fake_render(photo, out, *, script, audio, config, progress):
+        rendered.append(script)
+        list(progress.iterate(range(3), desc="render", total=3))
+        shutil.copy(clip, out)
+        Path(out).with_suffix(".srt").write_text(f"1\n00:00:00,000 --> 00:00:01,000\n{script}\n")
+        Path(out).with_suffix(".vtt").write_text(f"WEBVTT\n\n00:00.000 --> 00:01.000\n{script}\n")
+        return type("R", (), {"duration_s": 1.0, "warnings": []})()
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(out_dir, render_fn=fake_render),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_S
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the fake studio did not start"
+    status, photo = _request(base, "/api/photo?name=me.png", (EXAMPLES / "selfie.png").read_bytes())
+    assert status == 200 and photo["ok"], photo
+    yield {"base": base, "port": port, "out_dir": out_dir, "photo_id": photo["id"],
+           "rendered": rendered}
+    server.should_exit = True
+    thread.join(10)
+
+
+def _wait_job(base: str, job_id: str) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        job = _request(base, f"/api/jobs/{job_id}")[1]
+        if job["state"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+def test_batch_queues_good_scripts_and_reports_bad_ones_alone(fake_studio):
+    base, json_headers = fake_studio["base"], {"Content-Type": "application/json"}
+
+    def post(body: dict) -> tuple[int, dict]:
+        return _request(base, "/api/batch", json.dumps(body).encode(), headers=json_headers)
+
+    settings = {"photo_id": fake_studio["photo_id"], "preset": "draft", "aspect": "1:1"}
+    status, data = post({**settings, "scripts": [{"name": "monday.txt", "text": "Hello Monday."},
+                                                 {"name": "", "text": "  \n"},
+                                                 {"name": "../../etc/friday.txt", "text": "Bye Friday."}]})
+    assert status == 200, data
+    items = data["items"]
+    assert [i["name"] for i in items] == ["monday.txt", "item 2", "friday.txt"]
+    assert items[0]["id"] and items[2]["id"] and items[1]["id"] is None
+    assert "item 2" in items[1]["error"] and "script is empty" in items[1]["error"]
+    jobs = [_wait_job(base, items[i]["id"]) for i in (0, 2)]
+    assert [j["state"] for j in jobs] == ["done", "done"]
+    assert [j["summary"]["title"] for j in jobs] == ["monday.txt", "friday.txt"]
+    assert fake_studio["rendered"][-2:] == ["Hello Monday.", "Bye Friday."]   # in order, one each
+    gallery = {j["id"] for j in _request(base, "/api/jobs")[1]["jobs"]}
+    assert {items[0]["id"], items[2]["id"]} <= gallery
+    assert _request(base, f"/api/jobs/{items[0]['id']}/srt")[1]["text"].count("Hello Monday") == 1
+
+    # Binary data and emoji-only scripts fail alone, each with the reason and the fix.
+    status, data = post({**settings, "scripts": [{"name": "photo.txt", "text": "\x00\ufffdPNG"},
+                                                 {"name": "fun.txt", "text": "\U0001F600 \U0001F680"},
+                                                 {"name": "big.txt", "text": "a" * 300_000},
+                                                 "not an item"]})
+    assert status == 200 and all(i["id"] is None for i in data["items"])
+    binary, emoji, big, odd = (i["error"] for i in data["items"])
+    assert "photo.txt is not a UTF-8 text file" in binary and "plain UTF-8" in binary
+    assert "fun.txt" in emoji and "only emoji" in emoji
+    assert "big.txt is too large" in big and "200 KB" in big
+    assert "item 4" in odd
+
+    # Refused as a whole: no photo, no scripts, too many, a bad shared setting.
+    assert "Upload a photo" in post({"scripts": [{"text": "Hi."}]})[1]["error"]
+    assert "Nothing to render" in post({**settings, "scripts": []})[1]["error"]
+    status, data = post({**settings, "scripts": [{"text": "Hi."}] * 51})
+    assert status == 400 and "limit is 50" in data["error"]
+    status, data = post({**settings, "style": "wild", "scripts": [{"text": "Hi."}]})
+    assert status == 400 and "wild" in data["error"]
+    assert str(fake_studio["out_dir"]) not in json.dumps(_request(base, "/api/jobs")[1])
+
+
+def test_browser_batch_renders_each_script_and_shows_failures_beside_their_item(fake_studio, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    from playwright import sync_api
+
+    good = tmp_path / "launch.txt"
+    good.write_text("We launch on Tuesday.\n", encoding="utf-8")
+    binary = tmp_path / "selfie.txt"
+    binary.write_bytes((EXAMPLES / "selfie.png").read_bytes()[:4000])
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(fake_studio["base"] + "/")
+            page.wait_for_function("document.getElementById('voice').options.length > 0")
+            page.set_input_files("#photo-input", str(EXAMPLES / "selfie.png"))
+            page.wait_for_selector("#photo-status.ok, #photo-status.warn")
+            page.click("button.tab[data-tab=batch]")
+            assert page.locator("#script").is_hidden()
+            page.fill("#batch-text", "Hello from item one.\n---\n\U0001F600 \U0001F680\n---\n")
+            page.set_input_files("#batch-input", [str(good), str(binary)])
+            page.wait_for_function("document.getElementById('render').textContent === 'Render 4 videos'")
+            page.click("#render")
+            page.wait_for_function("document.body.dataset.batch === 'finished'", timeout=30_000)
+            rows = page.locator("#batch-list li")
+            assert rows.count() == 4
+            states = [rows.nth(i).get_attribute("data-state") for i in range(4)]
+            assert states == ["done", "failed", "done", "failed"]
+            assert "only emoji" in rows.nth(1).inner_text() and "item 2" in rows.nth(1).inner_text()
+            assert "selfie.txt is not a UTF-8 text file" in rows.nth(3).inner_text()
+            assert "launch.txt" in rows.nth(2).inner_text()
+            assert page.locator("#batch-summary").inner_text() == "2 of 4 done, 2 failed"
+            page.wait_for_selector("#gallery .tile:has-text('launch.txt')")
+            href = rows.nth(0).locator("a", has_text="MP4").get_attribute("href")
+            assert re.fullmatch(r"/api/jobs/[0-9a-f]{32}/mp4\?download=1", href)
+            rows.nth(2).locator("button", has_text="Play").click()
+            page.wait_for_function("document.getElementById('player').readyState >= 2", timeout=30_000)
+            page.locator("#batch-card").screenshot(path="/tmp/studio_batch.png")
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path="/tmp/studio_batch_page.png", full_page=True)
+            assert errors == []
+        finally:
+            browser.close()

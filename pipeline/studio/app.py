@@ -60,6 +60,10 @@ DEFAULT_PORT = 7860
 LOCAL_HOSTS = ["127.0.0.1", "localhost"]
 MAX_JSON_BYTES = 1024 * 1024          # settings and a script: a 60,000-character script fits easily
 MOTION_SCALE_MAX = 2.0                # the slider's top when the config names no limit of its own
+MAX_BATCH_ITEMS = 50
+MAX_BATCH_ITEM_BYTES = 200 * 1024     # one script file; a 60,000-character script is far below
+# Every item at its limit, JSON-escaped, still fits: the size check is per item, not this.
+MAX_BATCH_JSON_BYTES = MAX_BATCH_ITEMS * MAX_BATCH_ITEM_BYTES * 2
 DOWNLOAD_TYPES = {"mp4": "video/mp4", "srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
@@ -123,6 +127,32 @@ def build_config(settings: dict) -> RenderConfig:
         quiet=True,
     )
     return config.validate()
+
+
+def batch_item(item: object, number: int, max_chars: int) -> tuple[str, str | None, str | None]:
+    """(name, script, None) for a script worth queueing, else (name, None, why it cannot render)."""
+    from pipeline.text import prepare_script
+
+    raw = item if isinstance(item, dict) else {}
+    name = display_name(str(raw.get("name") or ""), f"item {number}")
+    text = raw.get("text")
+    if not isinstance(text, str):
+        return name, None, (f"{name} has no text the studio can read. Paste the script, or choose "
+                            "a plain .txt file.")
+    size_bytes = len(text.encode("utf-8", "replace"))
+    if size_bytes > MAX_BATCH_ITEM_BYTES:
+        return name, None, (f"{name} is too large ({size_bytes // 1024} KB): the limit is "
+                            f"{MAX_BATCH_ITEM_BYTES // 1024} KB per script. Split it into shorter "
+                            "scripts.")
+    # The page decodes files leniently, so bytes that are not UTF-8 text arrive as U+FFFD or NUL.
+    if "\x00" in text or "\ufffd" in text:
+        return name, None, (f"{name} is not a UTF-8 text file (it holds binary data, whatever its "
+                            "name says). Save the script as plain UTF-8 text and choose it again.")
+    try:
+        prepare_script(text, max_chars=max_chars)
+    except InputError as exc:
+        return name, None, f"{name}: {exc}"
+    return name, text.strip(), None
 
 
 def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> FastAPI:
@@ -194,7 +224,8 @@ def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> 
                              "min": 0.0,
                              "max": getattr(config_module, "MAX_MOTION_SCALE", MOTION_SCALE_MAX)},
             "loop": loop_supported(),
-            "limits": {"photo_bytes": MAX_PHOTO_BYTES, "audio_bytes": MAX_AUDIO_BYTES},
+            "limits": {"photo_bytes": MAX_PHOTO_BYTES, "audio_bytes": MAX_AUDIO_BYTES,
+                       "batch_items": MAX_BATCH_ITEMS, "batch_item_bytes": MAX_BATCH_ITEM_BYTES},
         }
 
     @app.post("/api/photo")
@@ -243,9 +274,9 @@ def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> 
         audios[upload.id] = upload
         return {"id": upload.id, "name": upload.name, "duration_s": round(duration_s, 2)}
 
-    async def read_json(request: Request) -> dict:
+    async def read_json(request: Request, limit_bytes: int = MAX_JSON_BYTES) -> dict:
         declared = _declared_size(request)
-        if declared is not None and declared > MAX_JSON_BYTES:
+        if declared is not None and declared > limit_bytes:
             raise UploadTooLarge("The request is too large. Shorten the script (split a long one "
                                  "into several videos).")
         try:
@@ -277,16 +308,36 @@ def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> 
         name = await run_in_threadpool(run)
         return {"voice": name}
 
+    def uploaded_photo(data: dict) -> Upload:
+        photo_id = str(data.get("photo_id", ""))
+        photo = photos.get(photo_id) if is_id(photo_id) else None
+        if photo is None:
+            raise InputError("Upload a photo first (step 1), then render.")
+        return photo
+
+    def summarize(data: dict, config: RenderConfig, photo: Upload, script: str | None,
+                  audio: Upload | None = None, title: str | None = None) -> dict:
+        summary = {
+            "photo_id": photo.id, "photo": photo.name, "voice": config.voice,
+            "style": config.motion.style, "aspect": config.video.aspect, "fps": config.video.fps,
+            "captions": config.captions.enabled, "preset": str(data.get("preset", "default")),
+            "audio": audio.name if audio else None,
+            "script": (script or "")[:140],
+        }
+        if title:
+            summary["title"] = title
+        if motion_scale_supported():
+            summary["motion_scale"] = config.motion.scale
+        return summary
+
     @app.post("/api/render")
     async def start_render(request: Request):
         from pipeline.speech.voices import find_profile
         from pipeline.text import prepare_script
 
         data = await read_json(request)
-        photo_id, audio_id = str(data.get("photo_id", "")), str(data.get("audio_id") or "")
-        photo = photos.get(photo_id) if is_id(photo_id) else None
-        if photo is None:
-            raise InputError("Upload a photo first (step 1), then render.")
+        audio_id = str(data.get("audio_id") or "")
+        photo = uploaded_photo(data)
         audio = None
         if audio_id:
             audio = audios.get(audio_id) if is_id(audio_id) else None
@@ -303,19 +354,43 @@ def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> 
         names = {str(photo.path): photo.name}
         if audio is not None:
             names[str(audio.path)] = audio.name
-        summary = {
-            "photo_id": photo.id, "photo": photo.name, "voice": config.voice,
-            "style": config.motion.style, "aspect": config.video.aspect, "fps": config.video.fps,
-            "captions": config.captions.enabled, "preset": str(data.get("preset", "default")),
-            "audio": audio.name if audio else None,
-            "script": (script or "")[:140],
-        }
-        if motion_scale_supported():
-            summary["motion_scale"] = config.motion.scale
+        summary = summarize(data, config, photo, script, audio)
         job_id = jobs.submit(RenderRequest(photo.path, config, script=script,
                                            audio_path=audio.path if audio else None,
                                            names=names, summary=summary))
         return {"id": job_id}
+
+    @app.post("/api/batch")
+    async def start_batch(request: Request):
+        """One job per script, sharing the photo and settings; a bad script fails alone.
+
+        Body: the /api/render settings without script or audio, plus
+        scripts: [{name, text}] (the page reads .txt files itself and sends their text).
+        """
+        from pipeline.speech.voices import find_profile
+
+        data = await read_json(request, MAX_BATCH_JSON_BYTES)
+        photo = uploaded_photo(data)
+        scripts = data.get("scripts")
+        if not isinstance(scripts, list) or not scripts:
+            raise InputError("Nothing to render: paste scripts separated by a line with only ---, "
+                             "or choose .txt files.")
+        if len(scripts) > MAX_BATCH_ITEMS:
+            raise InputError(f"{len(scripts)} scripts is too many for one batch: the limit is "
+                             f"{MAX_BATCH_ITEMS}. Split them into several batches.")
+        config = build_config(data)
+        find_profile(config.voice)     # a bad shared setting refuses the whole batch, at once
+        items = []
+        for number, item in enumerate(scripts, start=1):
+            name, script, error = batch_item(item, number, config.max_script_chars)
+            if error is not None:
+                items.append({"name": name, "id": None, "error": error})
+                continue
+            summary = summarize(data, config, photo, script, title=name)
+            job_id = jobs.submit(RenderRequest(photo.path, config, script=script,
+                                               names={str(photo.path): photo.name}, summary=summary))
+            items.append({"name": name, "id": job_id, "error": None})
+        return {"items": items}
 
     @app.get("/api/jobs")
     async def gallery():
@@ -365,4 +440,4 @@ def serve(out_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-__all__ = ["create_app", "serve", "build_config", "is_loopback"]
+__all__ = ["create_app", "serve", "build_config", "batch_item", "is_loopback"]

@@ -6,14 +6,19 @@ const POLL_MS = 400;
 const WORDS_PER_SECOND = 2.6;   // speaking rate, for the rough length shown under the script
 const MB = 1024 * 1024;
 const STAGE_ORDER = ["photo", "speech", "timing", "render", "finish"];
+const BATCH_SEPARATOR = /^[ \t]*---[ \t]*$/m;   // a line with only --- between pasted scripts
 
 const state = {
   photoId: null,
   photoFile: null,   // kept to check again when the face number changes
   audioId: null,
   jobId: null,
-  limits: { photo_bytes: 20 * MB, audio_bytes: 200 * MB },
+  limits: { photo_bytes: 20 * MB, audio_bytes: 200 * MB, batch_items: 50, batch_item_bytes: 200 * 1024 },
   pollTimer: null,
+  tab: "script",
+  batchFiles: [],    // [{name, text}] or [{name, error}] read from the chosen .txt files
+  batch: [],         // [{name, id, error, job}] of the last batch, in order
+  batchTimer: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +88,8 @@ async function init() {
   state.limits = options.limits;
   $("photo-limit").textContent = Math.round(options.limits.photo_bytes / MB);
   $("audio-limit").textContent = Math.round(options.limits.audio_bytes / MB);
+  $("batch-kb").textContent = Math.round(options.limits.batch_item_bytes / 1024);
+  $("batch-max").textContent = options.limits.batch_items;
   fillSelect($("style"), options.styles, "natural");
   fillSelect($("aspect"), options.aspects, "9:16", { "9:16": "9:16 vertical (Reels, TikTok, Shorts)", "1:1": "1:1 square", "4:5": "4:5 portrait (feed)", "16:9": "16:9 landscape" });
   fillSelect($("mouth"), options.mouths, "rules");
@@ -166,8 +173,11 @@ function showTab(name) {
     tab.classList.toggle("active", active);
     tab.setAttribute("aria-selected", String(active));
   }
-  $("tab-script").hidden = false;   // the script doubles as the transcript of a narration
+  state.tab = name;
+  $("tab-script").hidden = name === "batch";   // the script doubles as the transcript of a narration
   $("tab-audio").hidden = name !== "audio";
+  $("tab-batch").hidden = name !== "batch";
+  updateRenderButton();
 }
 
 async function uploadAudio(file, statusEl) {
@@ -217,6 +227,17 @@ async function cloneVoice(file) {
 
 // ---- Step 4: render ----------------------------------------------------------------------
 function updateRenderButton() {
+  if (state.tab === "batch") {
+    const count = batchItems().length;
+    $("batch-count").textContent = count;
+    $("render").textContent = count === 1 ? "Render 1 video" : `Render ${count} videos`;
+    $("render").disabled = !(state.photoId && count);
+    $("render-hint").textContent = !state.photoId ? "Upload a photo that passes the check (step 1)."
+      : !count ? "Paste scripts separated by ---, or choose .txt files (step 2)."
+      : "Ready. The videos render one after another.";
+    return;
+  }
+  $("render").textContent = "Render video";
   const hasWords = $("script").value.trim().length > 0 || state.audioId;
   $("render").disabled = !(state.photoId && hasWords);
   $("render-hint").textContent = !state.photoId ? "Upload a photo that passes the check (step 1)."
@@ -245,6 +266,7 @@ function settings() {
 }
 
 async function startRender() {
+  if (state.tab === "batch") return startBatch();
   showMessage("info", "");
   $("render-warnings").innerHTML = "";
   try {
@@ -324,6 +346,156 @@ function showJob(job) {
   showMessage("info", `Done: ${job.duration_s.toFixed(1)} s, ${s.aspect || ""} at ${s.fps || ""} fps, voice ${s.voice || ""}, ${s.style || ""} style.`);
 }
 
+// ---- Several videos at once ---------------------------------------------------------------
+function batchItems() {
+  const items = [];
+  const pasted = $("batch-text").value;
+  if (pasted.trim()) {
+    const pieces = pasted.split(BATCH_SEPARATOR);
+    if (pieces.length > 1 && !pieces[pieces.length - 1].trim()) pieces.pop();   // a trailing ---
+    for (const text of pieces) items.push({ name: `item ${items.length + 1}`, text: text.trim() });
+  }
+  return items.concat(state.batchFiles);
+}
+
+async function readScriptFile(file) {
+  if (file.size > state.limits.batch_item_bytes) {
+    return { name: file.name, error: `${file.name} is too large (${Math.round(file.size / 1024)} KB): the limit is ${Math.round(state.limits.batch_item_bytes / 1024)} KB per script. Split it into shorter scripts.` };
+  }
+  // Lenient decoding: bytes that are not UTF-8 arrive as U+FFFD and the server names the problem.
+  const text = new TextDecoder("utf-8").decode(await file.arrayBuffer());
+  return { name: file.name, text };
+}
+
+async function chooseScriptFiles(files) {
+  const chosen = Array.from(files);
+  setStatus($("batch-files"), "busy", `Reading ${chosen.length} file(s)...`);
+  state.batchFiles = await Promise.all(chosen.map(readScriptFile));
+  setStatus($("batch-files"), "ok", `${chosen.length} file(s): ${chosen.map((f) => f.name).join(", ")}`);
+  $("batch-clear").hidden = !chosen.length;
+  updateRenderButton();
+}
+
+async function startBatch() {
+  showMessage("info", "");
+  const items = batchItems();
+  if (items.length > state.limits.batch_items) {
+    showMessage("bad", `${items.length} scripts is too many for one batch: the limit is ${state.limits.batch_items}. Split them into several batches.`);
+    return;
+  }
+  const data = settings();
+  delete data.script;
+  delete data.audio_id;
+  data.scripts = items.filter((item) => !item.error).map(({ name, text }) => ({ name, text }));
+  let answer = { items: [] };
+  try {
+    if (data.scripts.length) {
+      answer = await api("/api/batch", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+    }
+  } catch (err) {
+    showMessage("bad", err.message);
+    return;
+  }
+  const sent = answer.items[Symbol.iterator]();
+  state.batch = items.map((item) => (item.error ? { name: item.name, id: null, error: item.error } : sent.next().value));
+  for (const item of state.batch) item.job = null;
+  $("batch-card").hidden = false;
+  drawBatch();
+  $("batch-card").scrollIntoView({ behavior: "smooth" });
+  pollBatch();
+}
+
+function batchRow(item) {
+  const li = document.createElement("li");
+  const job = item.job;
+  const kind = item.error || (job && job.state === "failed") ? "failed" : job ? job.state : "queued";
+  li.className = "batch-item " + kind;
+  li.dataset.state = kind;
+  const head = document.createElement("div");
+  head.className = "batch-head";
+  const name = document.createElement("b");
+  name.textContent = item.name;
+  const label = document.createElement("span");
+  label.className = "pill " + kind;
+  if (kind === "failed") label.textContent = "Failed";
+  else if (kind === "done") label.textContent = `Done \u00b7 ${job.duration_s.toFixed(1)} s`;
+  else if (kind === "running") label.textContent = `${job.stage_label} \u00b7 ${Math.round(job.fraction * 100)}%`;
+  else label.textContent = job && job.queue_position > 1 ? `Queued (${job.queue_position - 1} ahead)` : "Queued";
+  head.append(name, label);
+  li.append(head);
+  if (kind === "running" || kind === "queued") {
+    const bar = document.createElement("div");
+    bar.className = "bar small";
+    const fill = document.createElement("div");
+    fill.className = "fill";
+    fill.style.width = Math.round((job ? job.fraction : 0) * 100) + "%";
+    bar.append(fill);
+    li.append(bar);
+  }
+  const message = item.error || (job && job.state === "failed" ? job.message : "");
+  if (message) {
+    const p = document.createElement("div");
+    p.className = "batch-error";
+    p.textContent = message;
+    li.append(p);
+  }
+  if (kind === "done") {
+    const links = document.createElement("div");
+    links.className = "batch-links";
+    const play = document.createElement("button");
+    play.type = "button";
+    play.className = "link";
+    play.textContent = "Play";
+    play.addEventListener("click", () => {
+      state.jobId = job.id;
+      $("progress").hidden = true;
+      showJob(job);
+      $("result-card").scrollIntoView({ behavior: "smooth" });
+    });
+    links.append(play);
+    for (const [kindOut, text] of [["mp4", "MP4"], ["srt", ".srt"], ["vtt", ".vtt"]]) {
+      const a = document.createElement("a");
+      a.href = `/api/jobs/${job.id}/${kindOut}?download=1`;
+      a.textContent = text;
+      a.setAttribute("download", "");
+      links.append(a);
+    }
+    li.append(links);
+  }
+  return li;
+}
+
+function drawBatch() {
+  const list = $("batch-list");
+  list.innerHTML = "";
+  for (const item of state.batch) list.append(batchRow(item));
+  const count = (kind) => state.batch.filter((i) => (i.error ? "failed" : i.job ? i.job.state : "queued") === kind).length;
+  const done = count("done"), failed = count("failed");
+  $("batch-summary").textContent = `${done} of ${state.batch.length} done` + (failed ? `, ${failed} failed` : "");
+  const finished = done + failed === state.batch.length;
+  document.body.dataset.batch = finished ? "finished" : "running";
+}
+
+async function pollBatch() {
+  clearTimeout(state.batchTimer);
+  const batch = state.batch;
+  let newlyDone = false;
+  for (const item of batch) {
+    if (!item.id || (item.job && ["done", "failed"].includes(item.job.state))) continue;
+    try {
+      item.job = await api(`/api/jobs/${item.id}`);
+    } catch (err) {
+      item.error = err.message;
+      continue;
+    }
+    if (item.job.state === "done") newlyDone = true;
+  }
+  if (batch !== state.batch) return;   // a newer batch took over
+  drawBatch();
+  if (newlyDone) refreshGallery();
+  if (document.body.dataset.batch === "running") state.batchTimer = setTimeout(pollBatch, POLL_MS);
+}
+
 // ---- Gallery -----------------------------------------------------------------------------
 async function refreshGallery() {
   let data;
@@ -347,7 +519,7 @@ async function refreshGallery() {
     meta.className = "meta";
     const title = document.createElement("b");
     const s = job.summary || {};
-    title.textContent = s.script || s.audio || "untitled";
+    title.textContent = s.title || s.script || s.audio || "untitled";
     const when = new Date(job.created_s * 1000);
     meta.append(title, `${job.duration_s.toFixed(1)} s · ${s.aspect || ""} · ${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`);
     tile.append(video, meta);
@@ -386,6 +558,15 @@ function wire() {
   $("clone-input").addEventListener("change", (e) => { cloneVoice(e.target.files[0]); e.target.value = ""; });
   $("motion").addEventListener("input", () => { $("motion-value").textContent = Number($("motion").value).toFixed(1); });
   $("render").addEventListener("click", startRender);
+  $("batch-text").addEventListener("input", updateRenderButton);
+  $("batch-choose").addEventListener("click", () => $("batch-input").click());
+  $("batch-input").addEventListener("change", (e) => { chooseScriptFiles(e.target.files); e.target.value = ""; });
+  $("batch-clear").addEventListener("click", () => {
+    state.batchFiles = [];
+    setStatus($("batch-files"), "idle", "");
+    $("batch-clear").hidden = true;
+    updateRenderButton();
+  });
   $("face").addEventListener("change", () => { if (state.photoFile) uploadPhoto(state.photoFile); });
 }
 
