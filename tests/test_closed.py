@@ -7,8 +7,6 @@ person in the photo by the dlib face descriptor (the identity measure of issue 4
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,8 @@ from pipeline.face import landmarks as lm
 from pipeline.face.photo import load_photo
 from pipeline.video.layout import plan_layout
 
+from conftest import load_benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 SELFIE = ROOT / "examples" / "selfie.png"
 REST_IDENTITY_MAX = 0.30      # leaves room under the 0.35 target for the motion itself
@@ -27,12 +27,7 @@ CLOSED_APERTURE_MAX = 0.03
 
 
 def _bench():
-    path = ROOT / "benchmarks" / "bench_photoreal.py"
-    spec = importlib.util.spec_from_file_location("bench_photoreal", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_photoreal", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_photoreal")
 
 
 @functools.lru_cache(maxsize=1)

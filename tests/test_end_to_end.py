@@ -14,7 +14,7 @@ from pipeline.face.landmarks import mouth_aperture
 from pipeline.timing.wer import word_error_rate
 from pipeline.video.probe import probe, read_audio, read_frames
 
-from conftest import EXAMPLES, eval_dir
+from conftest import EXAMPLES, eval_dir, interrupt_render
 
 # Rich in p/b/m, and words tiny.en hears reliably in the joe voice (it hears "Bob met Pam" as
 # "Bobmet pan").
@@ -196,27 +196,13 @@ def test_corrupt_photo_empty_script_and_unwritable_output(tmp_path):
 
 def test_interrupt_mid_render_leaves_no_output(tmp_path):
     import signal
-    import time
 
     out = tmp_path / "long.mp4"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "render", "--text",
-         "This is a longer script so that the render is still running when it is interrupted. " * 3,
-         "--photo", str(EXAMPLES / "selfie.png"), "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    # Wait until frames are being rendered, then press Ctrl-C.
-    deadline = time.monotonic() + 300
-    seen = ""
-    while time.monotonic() < deadline and "frame" not in seen:
-        char = proc.stderr.read(1)  # progress bars redraw with \r, not newlines
-        if not char:
-            break
-        seen += char
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == EXIT_INTERRUPTED, seen + err
+    code, err = interrupt_render(
+        ["--text", "This is a longer script so that the render is still running when it is "
+         "interrupted. " * 3, "--photo", str(EXAMPLES / "selfie.png"), "--out", str(out)],
+        signal.SIGINT)
+    assert code == EXIT_INTERRUPTED, err
     assert list(tmp_path.iterdir()) == []
 
 

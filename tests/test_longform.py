@@ -2,9 +2,6 @@
 finished chunks, and a killed render through the real CLI leaves no output."""
 
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +15,8 @@ from pipeline.video.captions import phrases, write_ass
 from pipeline.video.encode import concat_mux, encode_audio, encode_segment
 from pipeline.video.probe import probe, read_frames
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples"
+from conftest import EXAMPLES, interrupt_render
+
 FPS = 10.0
 W, H = 128, 96
 BITS = 8
@@ -160,22 +157,9 @@ def test_interrupted_render_resumes_from_finished_chunks(tmp_path, small):
 
 def test_killed_cli_render_leaves_no_output(tmp_path):
     out = tmp_path / "long.mp4"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "render", "--text", " ".join([SCRIPT] * 4),
-         "--photo", str(EXAMPLES / "selfie.png"), "--out", str(out), "--aspect", "1:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )
-    deadline = time.monotonic() + 300
-    seen = ""
-    while time.monotonic() < deadline and "frame" not in seen:
-        char = proc.stderr.read(1)  # progress bars redraw with \r, not newlines
-        if not char:
-            break
-        seen += char
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == EXIT_INTERRUPTED, seen + err
+    code, err = interrupt_render(["--text", " ".join([SCRIPT] * 4), "--photo", str(EXAMPLES / "selfie.png"),
+                                  "--out", str(out), "--aspect", "1:1"], signal.SIGTERM)
+    assert code == EXIT_INTERRUPTED, err
     assert "--resume" in err
     # No chunk was finished yet, so nothing is worth keeping: the folder is left as it was.
     assert list(tmp_path.iterdir()) == []

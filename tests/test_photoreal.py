@@ -6,12 +6,12 @@ background change) on a ~3 s clip of a closed-mouth eval portrait.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -23,12 +23,7 @@ pytest.importorskip("face_recognition_models")
 
 
 def _bench():
-    path = ROOT / "benchmarks" / "bench_photoreal.py"
-    spec = importlib.util.spec_from_file_location("bench_photoreal", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_photoreal", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_photoreal")
 
 
 bench = _bench()
