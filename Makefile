@@ -27,7 +27,7 @@ $(COQUI_STAMP): $(STAMP)
 
 # Debian's chromium for the studio's browser test (Playwright drives it; it downloads no browser).
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 demo: setup
 	@mkdir -p out
