@@ -512,9 +512,9 @@ def test_browser_batch_renders_each_script_and_shows_failures_beside_their_item(
             assert re.fullmatch(r"/api/jobs/[0-9a-f]{32}/mp4\?download=1", href)
             rows.nth(2).locator("button", has_text="Play").click()
             page.wait_for_function("document.getElementById('player').readyState >= 2", timeout=30_000)
-            page.locator("#batch-card").screenshot(path="/tmp/studio_batch.png")
+            page.locator("#batch-card").screenshot(path=str(tmp_path / "studio_batch.png"))
             page.evaluate("window.scrollTo(0, 0)")
-            page.screenshot(path="/tmp/studio_batch_page.png", full_page=True)
+            page.screenshot(path=str(tmp_path / "studio_batch_page.png"), full_page=True)
             assert errors == []
         finally:
             browser.close()
