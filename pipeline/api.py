@@ -107,20 +107,20 @@ def _render_key(photo, script: str | None, audio, config: RenderConfig, out: Pat
     """Names the work folder: everything the pixels and the sound are made from."""
     import dataclasses
 
-    from pipeline.batch.hashing import code_version
+    from pipeline.batch.hashing import code_version, file_sha256
     from pipeline.video import chunks
 
     if isinstance(photo, np.ndarray):
         photo_id = chunks.fingerprint(np.ascontiguousarray(photo))
     else:
-        photo_id = chunks.file_digest(photo)
+        photo_id = file_sha256(photo)
     return chunks.render_key({
         "out": out.name,
         "photo": photo_id,
         "script": script,
-        "lexicon": chunks.file_digest(config.lexicon) if config.lexicon and Path(config.lexicon).is_file()
+        "lexicon": file_sha256(config.lexicon) if config.lexicon and Path(config.lexicon).is_file()
         else None,
-        "audio": chunks.file_digest(audio) if audio is not None else None,
+        "audio": file_sha256(audio) if audio is not None else None,
         "config": dataclasses.asdict(dataclasses.replace(config, quiet=False)),
         "code": code_version(),
     })

@@ -112,9 +112,9 @@ def _config_from_args(args: argparse.Namespace) -> RenderConfig:
                           preset=base.video.preset),
         captions=CaptionConfig(enabled=not args.no_captions),
         motion=MotionConfig(style=args.style, seed=args.seed,
-                            scale=getattr(args, "motion_scale", 1.0), loop=getattr(args, "loop", False)),
-        lexicon=getattr(args, "lexicon", None),
-        duration_s=getattr(args, "duration", None),
+                            scale=args.motion_scale, loop=args.loop),
+        lexicon=args.lexicon,
+        duration_s=args.duration,
         quiet=args.quiet,
     )
 

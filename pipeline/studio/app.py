@@ -12,7 +12,6 @@ import socket
 import threading
 import webbrowser
 from contextlib import asynccontextmanager
-from dataclasses import fields, replace
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -21,12 +20,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from pipeline import config as config_module
 from pipeline.config import (
     ASPECT_SIZES_PX,
     DEFAULT_ASPECT,
     DEFAULT_FPS,
     MAX_FPS,
+    MAX_MOTION_SCALE,
     MIN_FPS,
     MOUTH_DRIVERS,
     PRESETS,
@@ -59,7 +58,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 LOCAL_HOSTS = ["127.0.0.1", "localhost"]
 MAX_JSON_BYTES = 1024 * 1024          # settings and a script: a 60,000-character script fits easily
-MOTION_SCALE_MAX = 2.0                # the slider's top when the config names no limit of its own
 MAX_BATCH_ITEMS = 50
 MAX_BATCH_ITEM_BYTES = 200 * 1024     # one script file; a 60,000-character script is far below
 # Every item at its limit, JSON-escaped, still fits: the size check is per item, not this.
@@ -74,15 +72,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def motion_scale_supported() -> bool:
-    # MotionConfig.scale is being added separately; offer the knob only once the pipeline has it.
-    return any(f.name == "scale" for f in fields(MotionConfig))
-
-
-def loop_supported() -> bool:
-    return any(f.name == "loop" for f in fields(MotionConfig))
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -108,11 +97,10 @@ def build_config(settings: dict) -> RenderConfig:
         seed = int(settings.get("seed", 0))
         face = settings.get("face_index")
         face_index = None if face in (None, "") else int(face)
-        motion = MotionConfig(style=str(settings.get("style", "natural")), seed=seed)
-        if motion_scale_supported() and settings.get("motion_scale") not in (None, ""):
-            motion = replace(motion, scale=float(settings["motion_scale"]))
-        if loop_supported() and settings.get("loop"):
-            motion = replace(motion, loop=True)
+        scale = settings.get("motion_scale")
+        motion = MotionConfig(style=str(settings.get("style", "natural")), seed=seed,
+                              scale=1.0 if scale in (None, "") else float(scale),
+                              loop=bool(settings.get("loop")))
     except (TypeError, ValueError):
         raise InputError("Frame rate, seed, face number and motion intensity must be numbers. "
                          "Correct the field and render again.") from None
@@ -212,18 +200,15 @@ def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> 
         from pipeline.speech import list_voices
 
         voices = await run_in_threadpool(list_voices)
-        scale_field = {f.name: f for f in fields(MotionConfig)}.get("scale")
         return {
             "voices": [{"name": v.name, "engine": v.engine, "description": v.description}
                        for v in voices],
             "styles": list(STYLES), "aspects": list(ASPECT_SIZES_PX), "presets": list(PRESETS),
             "mouths": list(MOUTH_DRIVERS),
             "fps": {"default": DEFAULT_FPS, "min": MIN_FPS, "max": MAX_FPS},
-            "motion_scale": {"supported": scale_field is not None,
-                             "default": scale_field.default if scale_field is not None else 1.0,
-                             "min": 0.0,
-                             "max": getattr(config_module, "MAX_MOTION_SCALE", MOTION_SCALE_MAX)},
-            "loop": loop_supported(),
+            "motion_scale": {"supported": True, "default": MotionConfig.scale, "min": 0.0,
+                             "max": MAX_MOTION_SCALE},
+            "loop": True,
             "limits": {"photo_bytes": MAX_PHOTO_BYTES, "audio_bytes": MAX_AUDIO_BYTES,
                        "batch_items": MAX_BATCH_ITEMS, "batch_item_bytes": MAX_BATCH_ITEM_BYTES},
         }
@@ -326,8 +311,7 @@ def create_app(out_dir: Path, *, allow_remote: bool = False, render_fn=None) -> 
         }
         if title:
             summary["title"] = title
-        if motion_scale_supported():
-            summary["motion_scale"] = config.motion.scale
+        summary["motion_scale"] = config.motion.scale
         return summary
 
     @app.post("/api/render")

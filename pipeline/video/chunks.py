@@ -51,14 +51,6 @@ def _digest(value) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def file_digest(path: str | Path, block_bytes: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(block_bytes):
-            h.update(block)
-    return h.hexdigest()
-
-
 def render_key(parts: dict) -> str:
     """Short stable hash of the render's inputs and settings (JSON-able values)."""
     return _digest({"format": FORMAT_VERSION, **parts})[:KEY_CHARS]
