@@ -4,7 +4,10 @@
 
 1. Held-out synthetic speech: Piper utterances from a seed the training never used, clean and
    augmented; the network (audio only) against the rule targets on Piper's exact phones:
-   mean absolute error per parameter, r of the mouth opening, closures, silences.
+   mean absolute error per parameter, r of the mouth opening, closures, silences. Beside it,
+   the timing stage on the same clean audio (Whisper + forced alignment, as for a narration):
+   its phone boundaries against Piper's exact ones (signed: negative = aligned earlier) and
+   the rules track's opening on aligned phones against the one on exact phones (r, best lag).
 2. Real speech with transcripts (../shared/eval/speech): the network against rule targets
    from forced alignment of the transcript (`pipeline.timing.align`); for the speechbrain
    clips also against targets from the hand-marked TIMIT phone boundaries in the annotation
@@ -13,7 +16,9 @@
    the real video, against (a) our tracks' mouth opening directly and (b) the aperture
    measured the same way in a video rendered from the real video's own audio and first
    frame (`pipeline.render`), per mouth driver: Pearson r at zero lag and the best lag
-   within +-300 ms, closures and silences in the rendered pixels.
+   within +-300 ms, closures and silences in the rendered pixels. The forced alignment is
+   checked against the real face too: the share of aligned p/b/m during which the real lips
+   close, beside the same share for the other speech phones (what misplaced ones would get).
 Aperture (issue 3): mean inner-lip gap of landmark pairs 13-14, 82-87, 312-317 over the
 outer eye-corner distance 33-263; FaceMesh with refine_landmarks in video mode; time zero
 is the start of the audio; both series resampled to 100 Hz.
@@ -136,15 +141,45 @@ def mae_table(rows: list[dict]) -> dict[str, float]:
 
 # ----------------------------------------------------------------------------- 1. synthetic
 
+def boundary_offsets_s(exact: list[Phone], aligned: list[Phone]) -> list[float]:
+    """aligned - exact for the end of every phone whose label and the next one's both line up."""
+    from difflib import SequenceMatcher
+
+    a = [p.label for p in exact]
+    b = [p.label for p in aligned]
+    out = []
+    for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        for k in range(block.size - 1):
+            out.append(aligned[block.b + k].end_s - exact[block.a + k].end_s)
+    return out
+
+
+def alignment_vs_exact(audio_16k: np.ndarray, text: str, exact: list[Phone], duration_s: float) -> dict:
+    """The timing stage on TTS audio (as if it were a narration) against the TTS's own phones."""
+    from pipeline import timing
+
+    speech = Speech(audio=audio_16k, sample_rate_hz=net.SAMPLE_RATE_HZ)
+    aligned = timing.align(speech, text.split()).phones
+    offsets = boundary_offsets_s(exact, aligned)
+    exact_series = mouth.mouth_opening(mouth.track(exact, duration_s, FPS))
+    aligned_series = mouth.mouth_opening(mouth.track(aligned, duration_s, FPS))
+    grid = np.arange(len(exact_series)) / FPS
+    r0, best, lag = lagged_r(to_series(grid, exact_series, duration_s),
+                             to_series(grid, aligned_series, duration_s))
+    return {"offsets_s": offsets, "r0": r0, "best_r": best, "best_lag_s": lag}
+
+
 def synthetic(n_utterances: int) -> dict:
     from training import augment, corpus, texts
 
     rows: dict[str, list[dict]] = {"clean": [], "augmented": []}
+    alignment: list[dict] = []
     voice = corpus.seeded_voice(float(SYNTHETIC_SEED))  # Piper's noise seeded too: same clips every run
     for i, text in enumerate(texts.texts(n_utterances, SYNTHETIC_SEED)):
         rng = np.random.default_rng([SYNTHETIC_SEED, i])
         utt = corpus.synthesize(voice, text, rng)
         target = mouth.track(utt.phones, utt.duration_s, FPS)
+        alignment.append(alignment_vs_exact(utt.audio_16k, text, utt.phones, utt.duration_s))
         try:
             noisy = augment.augment(utt.audio_16k, rng)
         except ImportError:   # pyworld (train extra) missing: room and channel only
@@ -152,7 +187,16 @@ def synthetic(n_utterances: int) -> dict:
         for kind, audio in (("clean", utt.audio_16k), ("augmented", noisy)):
             test = net.track_from_audio(audio, net.SAMPLE_RATE_HZ, utt.duration_s, FPS)
             rows[kind].append(compare_tracks(test, target, utt.phones))
-    return {kind: summarize(r) for kind, r in rows.items()}
+    offsets = np.concatenate([a["offsets_s"] for a in alignment] or [np.zeros(0)])
+    return {kind: summarize(r) for kind, r in rows.items()} | {"alignment": {
+        "clips": len(alignment), "boundaries": int(len(offsets)),
+        "offset_median_s": float(np.median(offsets)) if len(offsets) else None,
+        "offset_mean_s": float(np.mean(offsets)) if len(offsets) else None,
+        "abs_error_median_s": float(np.median(np.abs(offsets))) if len(offsets) else None,
+        "r0": mean_of(alignment, "r0"), "best_r": mean_of(alignment, "best_r"),
+        "best_lag_s": [a["best_lag_s"] for a in alignment],
+        "best_lag_median_s": float(np.median([a["best_lag_s"] for a in alignment])) if alignment else None,
+    }}
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -284,6 +328,30 @@ def apertures(frames) -> np.ndarray:
     return np.array(out)
 
 
+def real_closures(phones: list[Phone], times_s: np.ndarray, real: np.ndarray) -> dict:
+    """Does the real face close its lips where the alignment put p, b and m?
+
+    A phone counts as closed when the real aperture is below CLOSED_APERTURE in any real frame
+    shown during it (a frame lasts until the next one starts; real clips run at 25-30 fps, so
+    a short /p/ may hold one frame). Beside it the same share for every other speech phone:
+    what a misplaced p/b/m would score.
+    """
+    found = np.isfinite(real)
+    ends = np.append(times_s[1:], times_s[-1] + np.median(np.diff(times_s)))
+    shown: dict[str, list[bool]] = {"pbm": [], "other": []}
+    for p in phones:
+        if p.label == SILENCE:
+            continue
+        during = found & (times_s < p.end_s) & (ends > p.start_s)
+        if during.any():
+            kind = "pbm" if p.label in BILABIALS else "other"
+            shown[kind].append(bool(np.min(real[during]) < CLOSED_APERTURE))
+    return {"real_pbm_phones": len(shown["pbm"]),
+            "real_closed_in_pbm": float(np.mean(shown["pbm"])) if shown["pbm"] else None,
+            "real_closed_in_other": float(np.mean(shown["other"])) if shown["other"] else None,
+            "phones": [(p.label, round(p.start_s, 3), round(p.end_s, 3)) for p in phones]}
+
+
 def to_series(times_s: np.ndarray, values: np.ndarray, duration_s: float) -> np.ndarray:
     keep = np.isfinite(values)
     grid = np.arange(0.0, duration_s, 1.0 / SERIES_HZ)
@@ -308,6 +376,7 @@ def real_video(render: bool, drivers: tuple[str, ...] = DRIVERS) -> dict:
         phones = times.phones
         entry = {"frames": len(frames), "duration_s": duration_s,
                  "real_aperture_std": float(np.nanstd(real)), "tracks": {}, "rendered": {}}
+        entry |= real_closures(phones, times_s, real)
         tracks = {
             "net": net.track_from_audio(audio, net.SAMPLE_RATE_HZ, duration_s, FPS),
             "rules": mouth.track(phones, duration_s, FPS),
@@ -323,6 +392,9 @@ def real_video(render: bool, drivers: tuple[str, ...] = DRIVERS) -> dict:
             entry["rendered"] = render_and_measure(frames[0], audio, times,
                                                    {d: tracks[d] for d in drivers}, reference, duration_s)
         results[path.stem] = entry
+        print(f"  {path.stem}: real lips close during {entry['real_closed_in_pbm'] or 0:.0%} of "
+              f"{entry['real_pbm_phones']} aligned p/b/m (during {entry['real_closed_in_other'] or 0:.0%}"
+              " of the other speech phones)", flush=True)
         print(f"  {path.stem}: " + ", ".join(
             f"{k} r0 {v['r0']:+.2f} (best {v['best_r']:+.2f} at {v['best_lag_s'] * 1000:+.0f} ms)"
             for k, v in entry["tracks"].items()), flush=True)
@@ -454,8 +526,14 @@ def main() -> None:
     if "synthetic" in parts:
         print("1. held-out synthetic speech", flush=True)
         results["synthetic"] = synthetic(args.synthetic)
-        for kind, summary in results["synthetic"].items():
-            print_mae(f"synthetic, {kind}", summary)
+        for kind in ("clean", "augmented"):
+            print_mae(f"synthetic, {kind}", results["synthetic"][kind])
+        a = results["synthetic"]["alignment"]
+        print(f"\ntiming stage on clean synthetic audio vs Piper's exact phones ({a['clips']} clips, "
+              f"{a['boundaries']} boundaries): offset median {a['offset_median_s'] * 1000:+.0f} ms, "
+              f"mean {a['offset_mean_s'] * 1000:+.0f} ms, |error| median "
+              f"{a['abs_error_median_s'] * 1000:.0f} ms; rules opening r0 {a['r0']:+.2f}, "
+              f"best {a['best_r']:+.2f}, best lag median {a['best_lag_median_s'] * 1000:+.0f} ms")
     if not EVAL.exists():
         print(f"\n{EVAL} not present: real speech and video skipped")
         parts -= {"speech", "video"}

@@ -8,6 +8,8 @@ from pipeline.types import PHONES
 
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TOKEN = re.compile(r"[a-z0-9']+")
+# Written forms a speaker reads as other words: "$5", "1990", "5%", "21st", "&".
+_WRITTEN = re.compile(r"[0-9$€£¥%&@+]")
 
 # Letter groups first (longest match wins), then single letters. Crude on purpose: a word
 # missing from a 134k-word dictionary is a name or a coinage, and a plausible sequence of the
@@ -26,7 +28,16 @@ _LONGEST = max(len(g) for g in _GRAPHEMES)
 
 
 def tokens(word: str) -> list[str]:
-    """Dictionary keys for one caption word: "Well-known," -> ["well", "known"]; "42" -> ["four", "two"]."""
+    """Dictionary keys for one caption word, as spoken.
+
+    "Well-known," -> ["well", "known"]; "42" -> ["forty", "two"]; "$5" -> ["five", "dollars"].
+    Numbers and symbols are read by the script normalizer (the same words the TTS would say);
+    any digit it leaves is read one by one.
+    """
+    if _WRITTEN.search(word):
+        from pipeline.text.normalize import normalize  # only for the rare written forms
+
+        word = normalize(word)
     out = []
     for tok in _TOKEN.findall(word.lower()):
         tok = tok.strip("'")
