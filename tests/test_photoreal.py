@@ -120,3 +120,73 @@ def test_black_and_white_photo_gets_no_coloured_mouth():
     x0, x1 = int(p[lm.MOUTH_LEFT_CORNER, 0]), int(p[lm.MOUTH_RIGHT_CORNER, 0])
     y0, y1 = int(p[lm.NOSE_TIP, 1]), int(p[lm.CHIN, 1])
     assert np.ptp(frame[y0:y1, x0:x1], axis=2).max() <= 2
+
+
+def _synthetic_eye():
+    from pipeline.animate.eyes import EyeShape
+
+    u = np.linspace(-20.0, 20.0, 9)
+    opening = 8.0 * (1 - (u / 20.0) ** 2)
+    return EyeShape(center=np.array([50.0, 50.0]), axis_u=np.array([1.0, 0.0]),
+                    axis_v=np.array([0.0, 1.0]), upper_u=u, upper_v=-0.6 * opening,
+                    lower_u=u, lower_v=0.4 * opening, brow_u=u, brow_v=np.full(9, -25.0),
+                    half_px=20.0, lash_px=3.0, skin_u=u, skin_rgb=np.full((9, 3), 180.0),
+                    iris_px=np.array([50.0, 50.0]))
+
+
+def test_lid_slides_down_like_a_curtain():
+    """Open: every pixel reads itself. Closed: no pixel inside the eye reads the eyeball
+    (the lids cover it, nothing is squeezed), and the lid never folds over itself."""
+    from pipeline.animate.eyes import lid_source
+
+    eye = _synthetic_eye()
+    u, v = np.meshgrid(np.linspace(-15, 15, 31), np.linspace(-30, 15, 451))
+    src_up, src_other, cover, eyeball = lid_source(eye, u, v, 0.0)
+    src = np.where(cover >= 1.0, src_up, src_other)
+    assert np.allclose(src, v) and eyeball.max() > 0.9
+
+    src_up, src_other, cover, eyeball = lid_source(eye, u, v, 1.0)
+    top = np.interp(u, eye.upper_u, eye.upper_v)
+    bottom = np.interp(u, eye.lower_u, eye.lower_v)
+    inside = (v > top + 0.5) & (v < bottom - 0.5)
+    src = np.where(cover >= 0.5, src_up, src_other)     # the pixel each position mostly shows
+    # every source lies on a lid (at or beyond the still opening's edges), none on the eyeball
+    reads_eyeball = (src > top + 0.5) & (src < bottom - 0.5)
+    assert not (inside & reads_eyeball).any()
+    assert (eyeball <= 1.0 - cover + 1e-9).all()          # gaze moves only what the lid leaves
+    # the upper lid's source rises with v: stretched skin, never a fold
+    assert (np.diff(src_up, axis=0) >= -1e-9).all()
+    # the lash margin arrives low in the eye: the closed line sits near the lower lid
+    edge_row = np.argmax(cover < 0.5, axis=0)
+    mid = u.shape[1] // 2
+    assert v[edge_row[mid], mid] > 0.7 * bottom[0, mid] + 0.3 * top[0, mid]
+
+
+def test_closed_eye_shows_lid_not_iris():
+    """A full blink covers the iris with the person's lid; a partial one covers its top."""
+    import skimage.data
+
+    from pipeline.animate import Renderer
+    from pipeline.face import analyze
+    from pipeline.face import landmarks as lm
+    from pipeline.types import ARTICULATION, MOTION
+    from pipeline.video.layout import plan_layout
+
+    portrait = analyze(skimage.data.astronaut())
+    renderer = Renderer(portrait, plan_layout(portrait, 540, 540))
+    frames = {}
+    for blink in (0.0, 0.5, 1.0):
+        motion = np.zeros(len(MOTION), np.float32)
+        motion[list(MOTION).index("blink")] = blink
+        frames[blink] = renderer.render_frame(np.zeros(len(ARTICULATION), np.float32), motion).astype(float)
+    p = renderer.points
+    for iris in (lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER):
+        x, y = np.round(p[iris, :2]).astype(int)
+        open_luma = frames[0.0][y - 1:y + 2, x - 1:x + 2].mean()
+        shut_luma = frames[1.0][y - 1:y + 2, x - 1:x + 2].mean()
+        assert shut_luma > open_luma + 40            # skin over a dark iris
+    # blink 0.5: the lower part of the iris still shows, the upper part is lid
+    eye = renderer.lid_colors.eyes[0]
+    x, y = np.round(p[lm.RIGHT_IRIS_CENTER, :2]).astype(int)
+    low = int(round(y + 0.3 * (np.interp(0, eye.lower_u, eye.lower_v))))
+    assert abs(frames[0.5][low, x].mean() - frames[0.0][low, x].mean()) < 25

@@ -1,13 +1,20 @@
-"""Closing the eyes: lid-coloured skin over whatever eye is left, and a lash line.
+"""Closing the eyes: the upper lid slides down over the eyeball like a curtain.
 
-The warp already pulls the upper lid down over the eye; near full closure the
-remaining sliver (where iris or sclera could peek through) is covered with the
-lid's own colour, sampled from the photo just above the upper lid.
+The face rig's smooth warp squeezes the whole eye into a line (iris, sclera and lashes
+smeared together, the skin above stretched into streaks), and any lid painted over that
+is a flat patch. Instead, around each eye the frame is re-sampled from the photo with a
+lid model in the eye's own frame (u along the corners' axis, v down):
 
-The smooth warp field lags the lid landmarks (measured in the output pixels, a full
-blink closed the eye only ~35% by eye aspect ratio), so during a blink every pixel
-that still shows the photo's eye opening but lies outside the warped lid outline is
-covered with lid skin too: the lid edge in the pixels is where the landmarks say.
+- above the moving lid edge the photo's upper lid slides down, its lash margin carried
+  rigidly and only the skin toward the brow stretched, so the closed lid is the person's
+  own lid skin ending in their own lash line;
+- between the lid edge and the lower lid the eyeball stays put and is covered, not
+  squeezed (a partial blink hides the top of the iris);
+- the lower lid rises a little, and meets the upper one at full closure.
+
+Where the head or brows moved the eye region is taken from the renderer's own remap
+(an affine fitted to it around the eye, where the blink does not reach), and gaze shifts
+the eye opening as the rig's iris points do, so the patch joins the warped frame.
 """
 
 from __future__ import annotations
@@ -19,137 +26,244 @@ import numpy as np
 
 from pipeline.face import landmarks as lm
 
-FILL_FROM_BLINK = 0.7        # lid fill fades in from this closure...
-FILL_FULL_BLINK = 0.97       # ... to fully opaque here
-LASH_DARKEN = 0.55           # lash line darkness at full closure
-SUBPIXEL_BITS = 3
-COVER_FULL_BLINK = 0.25      # eye showing outside the warped lids is fully covered from here
-EYE_GROW_E = 0.015           # the photo's eye opening, grown by this (eye distances): lid edge
+LOWER_LID_RISE = 0.12        # the lower lid rises this share of the opening at full closure
+LID_SKIN_HALF = 0.9          # lid skin stretched: at most this far above the margin (eye half widths) ...
+LID_SKIN_BROW = 0.6          # ... and at most this share of the way up to the brow (no brow hair pulled down)
+LID_SKIN_MIN_HALF = 0.3
+LASH_HALF = 0.12             # the lash margin that moves down rigidly (eye half widths)
+LASH_DARK = 0.85             # above the margin, lashes are darker than this share of the lid skin
+LASH_MAX_SKIN = 0.7          # lashes are looked for over at most this share of the lid band
+LOWER_SKIN_HALF = 0.5        # skin under the lower lid that follows its rise
+BOX_HALF_U = 1.4             # the re-sampled box: beyond the corners (eye half widths) ...
+BOX_ABOVE_HALF = 1.3         # ... above the upper lid, where the rig's blink no longer reaches ...
+BOX_BELOW_HALF = 0.75        # ... and below the lower lid
+FEATHER_HALF = 0.3           # the box blends into the warped frame over this much
+ONSET_BLINK = 0.15           # the lid model takes over from the warp by this closure
+LID_SHADE = 0.06             # a closed lid is this much darker at its lash margin (a fold of skin)
+MIN_HALF_PX = 3.0
 
-EYES = ((lm.RIGHT_EYE_UPPER_LID, lm.RIGHT_EYE_LOWER_LID),
-        (lm.LEFT_EYE_UPPER_LID, lm.LEFT_EYE_LOWER_LID))
+EYES = ((lm.RIGHT_EYE_UPPER_LID, lm.RIGHT_EYE_LOWER_LID, lm.RIGHT_IRIS_CENTER, lm.RIGHT_BROW),
+        (lm.LEFT_EYE_UPPER_LID, lm.LEFT_EYE_LOWER_LID, lm.LEFT_IRIS_CENTER, lm.LEFT_BROW))
+
+
+@dataclass
+class EyeShape:
+    """One eye at rest, in its own frame: u along the corners' axis, v toward the cheek (px)."""
+
+    center: np.ndarray       # [2] background px
+    axis_u: np.ndarray       # [2] unit vector, corner to corner (image-right)
+    axis_v: np.ndarray       # [2] unit vector, down the face
+    upper_u: np.ndarray      # upper lid margin, sorted by u
+    upper_v: np.ndarray
+    lower_u: np.ndarray      # lower lid margin, sorted by u
+    lower_v: np.ndarray
+    brow_u: np.ndarray       # the brow's lower edge, sorted by u
+    brow_v: np.ndarray
+    half_px: float           # half the corner-to-corner width
+    lash_px: float           # how far the upper lashes reach above the lid margin at rest
+    skin_u: np.ndarray       # lid skin colour above the lashes, per column (u) ...
+    skin_rgb: np.ndarray     # ... [n, 3] float
+    iris_px: np.ndarray      # [2] iris centre at rest, background px
 
 
 @dataclass
 class LidColors:
-    skin: list[np.ndarray]   # per eye, RGB float: upper-lid skin
-    lash: list[np.ndarray]   # per eye, RGB float: lash line
+    """What the lids are made of: the still background they are sampled from, and each eye."""
+
+    image: np.ndarray        # the renderer's still background (a reference, not a copy)
+    eyes: list[EyeShape]
+
+
+def _eye_shape(p: np.ndarray, upper_ids: tuple[int, ...], lower_ids: tuple[int, ...],
+               iris_id: int, brow_ids: tuple[int, ...]) -> EyeShape:
+    a, b = p[upper_ids[0]], p[upper_ids[-1]]
+    if b[0] < a[0]:
+        a, b = b, a
+    axis_u = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+    axis_v = np.array([-axis_u[1], axis_u[0]])
+    center = 0.5 * (a + b)
+    up = (p[list(upper_ids)] - center) @ np.stack([axis_u, axis_v]).T
+    lo = (p[list(lower_ids)] - center) @ np.stack([axis_u, axis_v]).T
+    brow = (p[list(brow_ids)] - center) @ np.stack([axis_u, axis_v]).T
+    ou, ol, ob = np.argsort(up[:, 0]), np.argsort(lo[:, 0]), np.argsort(brow[:, 0])
+    return EyeShape(center=center, axis_u=axis_u, axis_v=axis_v,
+                    upper_u=up[ou, 0], upper_v=up[ou, 1], lower_u=lo[ol, 0], lower_v=lo[ol, 1],
+                    brow_u=brow[ob, 0], brow_v=brow[ob, 1],
+                    half_px=max(0.5 * float(np.linalg.norm(b - a)), MIN_HALF_PX), lash_px=0.0,
+                    skin_u=np.zeros(1), skin_rgb=np.zeros((1, 3)),
+                    iris_px=p[iris_id].copy())
 
 
 def sample_lids(image: np.ndarray, points_px: np.ndarray) -> LidColors:
-    skin, lash = [], []
-    h, w = image.shape[:2]
-    for upper_ids, _ in EYES:
-        up = points_px[list(upper_ids), :2]
-        width = float(np.linalg.norm(up[-1] - up[0]))
-        # A band from a little above the lid line up toward the crease.
-        band = np.concatenate([up - [0, 0.12 * width], (up - [0, 0.3 * width])[::-1]])
-        m = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(m, [np.round(band).astype(np.int32)], 1)
-        px = image[m > 0].astype(np.float64)
-        skin.append(np.median(px, axis=0) if len(px) else np.array([180.0, 140.0, 120.0]))
-        line = np.zeros((h, w), np.uint8)
-        cv2.polylines(line, [np.round(up).astype(np.int32)], False, 1, max(1, int(0.04 * width)))
-        px = image[line > 0].astype(np.float64)
-        if len(px):
-            luma = px.mean(axis=1)
-            lash.append(np.median(px[luma <= np.percentile(luma, 30)], axis=0))
-        else:
-            lash.append(skin[-1] * 0.4)
-    return LidColors(skin=skin, lash=lash)
+    """The eyes of the still `image` (landmarks `points_px`, its px), once per portrait."""
+    p = np.asarray(points_px, dtype=np.float64)[:, :2]
+    eyes = [_eye_shape(p, *ids) for ids in EYES]
+    for eye in eyes:
+        eye.lash_px = _lash_reach(image, eye)
+        eye.skin_u, eye.skin_rgb = _lid_skin(image, eye)
+    return LidColors(image=image, eyes=eyes)
 
 
-def _smooth01(t: float) -> float:
-    t = float(np.clip(t, 0.0, 1.0))
+def _lid_skin_px(eye: EyeShape, u: np.ndarray, top: np.ndarray) -> np.ndarray:
+    brow = np.interp(u, eye.brow_u, eye.brow_v)
+    return np.clip(LID_SKIN_BROW * (top - brow), LID_SKIN_MIN_HALF * eye.half_px,
+                   LID_SKIN_HALF * eye.half_px)
+
+
+def _lid_skin(image: np.ndarray, eye: EyeShape) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the median colour of the lid skin between the lashes' reach and the band top."""
+    u = np.linspace(-1.1, 1.1, 23) * eye.half_px
+    top = np.interp(u, eye.upper_u, eye.upper_v)
+    skin = _lid_skin_px(eye, u, top)
+    share = np.linspace(0.0, 1.0, 9)
+    start = np.minimum(eye.lash_px, 0.7 * skin)
+    d = start[None, :] + share[:, None] * (skin - start)[None, :]
+    uu = np.broadcast_to(u[None, :], d.shape)
+    src = eye.center + uu[..., None] * eye.axis_u + (top[None, :] - d)[..., None] * eye.axis_v
+    px = cv2.remap(image, src[..., 0].astype(np.float32), src[..., 1].astype(np.float32),
+                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
+    rgb = np.median(px, axis=0)
+    # a little smoothing across columns: skin, not stripes
+    rgb = cv2.GaussianBlur(rgb[None].astype(np.float32), (0, 0), 1.5, borderType=cv2.BORDER_REPLICATE)[0]
+    return u, rgb.astype(np.float64)
+
+
+def _lash_reach(image: np.ndarray, eye: EyeShape) -> float:
+    """How far above the lid margin the upper lashes (and liner) stay dark, px.
+
+    Closing, the lid shows skin there: lashes point down from a closed margin.
+    """
+    u = np.linspace(-0.6, 0.6, 13) * eye.half_px
+    top = np.interp(u, eye.upper_u, eye.upper_v)
+    skin = float(np.median(_lid_skin_px(eye, u, top)))
+    lash = LASH_HALF * eye.half_px
+    d = np.arange(0.0, skin, 0.5)
+    uu, vv = np.meshgrid(u, d)
+    src = eye.center + uu[..., None] * eye.axis_u + (top[None, :] - vv)[..., None] * eye.axis_v
+    px = cv2.remap(image, src[..., 0].astype(np.float32), src[..., 1].astype(np.float32),
+                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    luma = (px @ np.array([0.299, 0.587, 0.114], np.float32)).mean(axis=1)   # per height above
+    ref = float(np.median(luma[d >= 0.8 * skin])) if (d >= 0.8 * skin).any() else float(luma[-1])
+    dark = np.flatnonzero(luma < LASH_DARK * ref)
+    reach = float(d[dark[-1]]) if len(dark) else lash
+    return float(np.clip(reach, lash, LASH_MAX_SKIN * skin))
+
+
+def _smooth01(t: np.ndarray | float) -> np.ndarray | float:
+    t = np.clip(t, 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
 
-def _stray_eye(poly: np.ndarray, box: tuple[int, int, int, int], rest: np.ndarray,
-               source_px: tuple[np.ndarray, np.ndarray], eye_px: float) -> np.ndarray:
-    """[h, w] in 0..1: box pixels that show the photo's eye opening outside the warped lids.
+def lid_source(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where each eye-frame position (u, v) of a closing eye reads the still eye from.
 
-    `poly` (warped lids) and `box` are in ROI px; `rest` (the photo's lids) and the maps'
-    values are in background px.
+    Returns the source v on the upper lid, the source v elsewhere (eyeball, lower lid),
+    how much of the upper lid covers each position (0..1, a pixel-wide soft edge), and the
+    share of the eye opening each position shows (0 on lid skin, 1 mid-eyeball), by which
+    gaze moves it.
     """
-    x0, y0, x1, y1 = box
-    map_x, map_y = source_px
-    src_x = np.ascontiguousarray(map_x[y0:y1, x0:x1])
-    src_y = np.ascontiguousarray(map_y[y0:y1, x0:x1])
-    # The photo's eye opening, rasterised over the source area these pixels read from.
-    sx0, sy0 = int(np.floor(src_x.min())) - 2, int(np.floor(src_y.min())) - 2
-    sx1, sy1 = int(np.ceil(src_x.max())) + 3, int(np.ceil(src_y.max())) + 3
-    eye = np.zeros((max(sy1 - sy0, 1), max(sx1 - sx0, 1)), np.uint8)
-    pts = np.round((rest - [sx0, sy0]) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    cv2.fillPoly(eye, [pts], 255, lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
-    grow = max(1, int(round(EYE_GROW_E * eye_px)))
-    eye = cv2.dilate(eye, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    shows_eye = cv2.remap(eye.astype(np.float32) / 255.0, src_x - sx0, src_y - sy0, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    local = np.round((poly - [x0, y0]) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    cv2.fillPoly(inside, [local], 255, lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
-    # Only above the warped lower lid: below it lie the lower lid and its lashes, which stay.
-    lower = poly[len(poly) // 2:]
-    order = np.argsort(lower[:, 0])
-    xs = np.arange(x0, x1, dtype=np.float64)
-    lower_y = np.interp(xs, lower[order, 0], lower[order, 1])
-    within = (xs >= lower[:, 0].min()) & (xs <= lower[:, 0].max())
-    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
-    above = (ys <= lower_y[None, :] + 0.5) & within[None, :]
-    return shows_eye * (1.0 - inside.astype(np.float32) / 255.0) * above
+    top = np.interp(u, eye.upper_u, eye.upper_v)
+    bottom = np.interp(u, eye.lower_u, eye.lower_v)
+    opening = np.maximum(bottom - top, 0.0)
+    rise = blink * LOWER_LID_RISE * opening                  # the lower lid's lift
+    drop = blink * (1.0 - LOWER_LID_RISE) * opening          # the upper lid margin's descent
+    edge = top + drop
+    skin = _lid_skin_px(eye, u, top)
+    lash = LASH_HALF * eye.half_px
+    # Upper lid: the lash margin moves down rigidly; the skin above it, up to `skin` below
+    # the lid margin's rest place, stretches evenly to make up the drop.
+    band_top = top - skin
+    stretch = (skin - lash) / np.maximum(skin - lash + drop, 1e-6)
+    src_upper = np.where(v >= edge - lash, v - drop,
+                         np.where(v > band_top, band_top + (v - band_top) * stretch, v))
+    below = LOWER_SKIN_HALF * eye.half_px
+    z_lo = np.clip((bottom + below - v) / (below + rise), 0.0, 1.0)
+    src_lower = np.where(v >= bottom - rise, v + rise * (1.0 - (1.0 - z_lo) ** 2), v)
+    cover = np.clip(edge - v + 0.5, 0.0, 1.0)
+    t = (v - top) / np.maximum(opening, 1e-6)
+    eyeball = (1.0 - cover) * (v < bottom - rise) * _smooth01(4.0 * np.minimum(t, 1.0 - t))
+    return src_upper, src_lower, cover, eyeball
+
+
+def _fit_affine(xs: np.ndarray, ys: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """2x3 affine taking roi px (xs, ys) to the remap's source px, least squares."""
+    design = np.stack([xs, ys, np.ones_like(xs)], 1)
+    coef, *_ = np.linalg.lstsq(design, np.stack([map_x, map_y], 1), rcond=None)
+    return coef.T
 
 
 def paint_lids(roi: np.ndarray, origin: tuple[int, int], points_px: np.ndarray, colors: LidColors,
                blink: float, eye_px: float, source_px: tuple[np.ndarray, np.ndarray] | None = None,
                rest_points_px: np.ndarray | None = None) -> None:
-    """Cover the remaining eye opening (warped landmarks `points_px`, frame px) in place.
+    """Re-sample each eye of the warped ROI (in place) with the lids `blink` (0..1) closed.
 
-    With `source_px` (the ROI's remap maps, background px) and `rest_points_px` (the
-    unwarped landmarks), eye pixels the warp left outside the warped lids are covered too.
+    `points_px` are the warped landmarks (frame px); `source_px` the ROI's remap (background
+    px per ROI pixel), from which the head's and brows' motion around the eye is taken.
+    Without it the eye is re-sampled from the still image where it sits at rest.
     """
-    cover_amount = _smooth01(blink / COVER_FULL_BLINK) if source_px is not None else 0.0
-    amount = _smooth01((blink - FILL_FROM_BLINK) / (FILL_FULL_BLINK - FILL_FROM_BLINK))
-    if amount <= 0.0 and cover_amount <= 0.0:
+    del eye_px, rest_points_px      # the eye shapes come from sample_lids
+    blink = float(np.clip(blink, 0.0, 1.0))
+    if blink <= 1e-3:
         return
-    off = np.array(origin, dtype=np.float64)
-    for i, (upper_ids, lower_ids) in enumerate(EYES):
-        up = points_px[list(upper_ids), :2] - off
-        lo = points_px[list(lower_ids), :2] - off
-        poly = np.concatenate([up, lo[::-1]])
-        span = poly
-        if cover_amount > 0.0:
-            # the box must also hold the photo's open eye, which the warp may not have moved
-            rest_roi = rest_points_px[list(upper_ids) + list(lower_ids), :2] - off
-            span = np.concatenate([poly, rest_roi])
-        pad = int(np.ceil(0.06 * eye_px)) + 3
-        x0 = max(int(np.floor(span[:, 0].min())) - pad, 0)
-        y0 = max(int(np.floor(span[:, 1].min())) - pad, 0)
-        x1 = min(int(np.ceil(span[:, 0].max())) + pad, roi.shape[1])
-        y1 = min(int(np.ceil(span[:, 1].max())) + pad, roi.shape[0])
-        if x1 <= x0 or y1 <= y0:
+    onset = float(_smooth01(blink / ONSET_BLINK))
+    ox, oy = origin
+    h, w = roi.shape[:2]
+    for eye, (_, _, iris_id, _) in zip(colors.eyes, EYES, strict=True):
+        half = eye.half_px
+        # The box at rest (background px), moved to where the warp put this eye.
+        corners_uv = np.array([[-BOX_HALF_U, -BOX_ABOVE_HALF], [BOX_HALF_U, -BOX_ABOVE_HALF],
+                               [-BOX_HALF_U, BOX_BELOW_HALF], [BOX_HALF_U, BOX_BELOW_HALF]]) * half
+        corners_uv[:2, 1] += eye.upper_v.min()
+        corners_uv[2:, 1] += eye.lower_v.max()
+        corners = eye.center + corners_uv @ np.stack([eye.axis_u, eye.axis_v])
+        shift = np.asarray(points_px[iris_id, :2], np.float64) - eye.iris_px
+        x0 = max(int(np.floor((corners[:, 0] + shift[0]).min())) - ox, 0)
+        y0 = max(int(np.floor((corners[:, 1] + shift[1]).min())) - oy, 0)
+        x1 = min(int(np.ceil((corners[:, 0] + shift[0]).max())) - ox + 1, w)
+        y1 = min(int(np.ceil((corners[:, 1] + shift[1]).max())) - oy + 1, h)
+        if x1 - x0 < 4 or y1 - y0 < 4:
             continue
-        local = poly - [x0, y0]
-        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        pts = np.round(local * (1 << SUBPIXEL_BITS)).astype(np.int32)
-        cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
-        # Grow by a pixel or two so the lid edge itself is covered too.
-        grow = max(1, int(round(0.012 * eye_px)))
-        mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-        alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 0.8) * amount
-        if cover_amount > 0.0:
-            rest = np.concatenate([rest_points_px[list(upper_ids), :2],
-                                   rest_points_px[list(lower_ids), :2][::-1]])
-            stray = _stray_eye(poly, (x0, y0, x1, y1), rest, source_px, eye_px)
-            stray = cv2.GaussianBlur(stray, (0, 0), 0.8) * cover_amount
-            alpha = np.maximum(alpha, stray)
-        lash = np.zeros_like(mask)
-        lash_pts = np.round((up - [x0, y0]) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-        thick = max(1, int(round(0.018 * eye_px)))
-        cv2.polylines(lash, [lash_pts], False, 255, thick, lineType=cv2.LINE_AA, shift=SUBPIXEL_BITS)
-        lash_a = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (0, 0), 0.7) * amount * LASH_DARKEN
-
-        patch = roi[y0:y1, x0:x1].astype(np.float32)
-        skin = colors.skin[i].astype(np.float32)
-        patch = patch * (1 - alpha[..., None]) + skin * alpha[..., None]
-        patch = patch * (1 - lash_a[..., None]) + colors.lash[i].astype(np.float32) * lash_a[..., None]
-        roi[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        if source_px is not None:
+            map_x, map_y = (m[y0:y1, x0:x1].astype(np.float64) for m in source_px)
+            edge = np.zeros(xs.shape, bool)
+            edge[[0, -1], :] = True
+            edge[:, [0, -1]] = True
+            affine = _fit_affine(xs[edge], ys[edge], map_x[edge], map_y[edge])
+        else:
+            affine = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy]])
+        still = np.stack([xs, ys, np.ones_like(xs)], -1) @ affine.T     # background px, no blink
+        rel = still - eye.center
+        u, v = rel @ eye.axis_u, rel @ eye.axis_v
+        src_up, src_other, cover, eyeball = lid_source(eye, u, v, blink)
+        # Gaze: the rig moves the iris; the eye opening follows it here.
+        iris_roi = np.asarray(points_px[iris_id, :2], np.float64) - [ox, oy]
+        gaze = eye.iris_px - affine @ np.array([*iris_roi, 1.0])
+        patches = []
+        for sv, moved in ((src_up, 0.0), (src_other, eyeball)):
+            src = eye.center + u[..., None] * eye.axis_u + sv[..., None] * eye.axis_v
+            src += np.asarray(moved)[..., None] * gaze
+            patches.append(cv2.remap(colors.image, src[..., 0].astype(np.float32),
+                                     src[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE).astype(np.float32))
+        # The stretched lid keeps the photo's texture near its top; lower down, where it
+        # stretched most (and the photo had lashes standing up), it is the lid's own skin
+        # colour, a touch darker toward the margin where the skin folds.
+        top = np.interp(u, eye.upper_u, eye.upper_v)
+        opening = np.maximum(np.interp(u, eye.lower_u, eye.lower_v) - top, 0.0)
+        edge = top + blink * (1.0 - LOWER_LID_RISE) * opening
+        skin = _lid_skin_px(eye, u, top)
+        band = np.maximum(edge - (top - skin), 1.0)
+        depth = np.clip((v - (top - skin)) / band, 0.0, 1.0)
+        smooth = _smooth01(depth / 0.6) * _smooth01((edge - top) / (0.3 * half))
+        smooth *= np.clip((edge - LASH_HALF * half - v) / 1.5 + 0.5, 0.0, 1.0)   # not the lash line
+        skin_rgb = np.stack([np.interp(u, eye.skin_u, eye.skin_rgb[:, c]) for c in range(3)], -1)
+        skin_rgb *= (1.0 - LID_SHADE * depth ** 2)[..., None]
+        lid = patches[0] + smooth[..., None] * (skin_rgb - patches[0])
+        patch = patches[1] + cover[..., None] * (lid - patches[1])
+        feather = FEATHER_HALF * half
+        inner = np.minimum.reduce([xs - x0, x1 - 1 - xs, ys - y0, y1 - 1 - ys]) / max(feather, 1.0)
+        alpha = (_smooth01(inner) * onset)[..., None]
+        region = roi[y0:y1, x0:x1].astype(np.float32)
+        roi[y0:y1, x0:x1] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)

@@ -51,7 +51,7 @@ NOD_DY = 0.002                # a nod also drops the head a little, fraction of 
 NOD_PROBABILITY = 0.55        # of an emphasised word
 MIN_NOD_GAP_S = 1.5
 BROW_PROBABILITY = 0.35       # of a nod
-BROW_PEAK = (0.35, 0.8)
+BROW_PEAK = (0.3, 0.5)           # lifted brows also widen the eyes: identity suffers beyond ~0.5
 BROW_RISE_S, BROW_FALL_S = 0.12, 0.35
 # Accent-driven nods (with audio): the strongest accents, at least this strong and this far apart.
 ACCENT_NOD_MIN_STRENGTH = 0.3
