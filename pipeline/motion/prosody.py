@@ -31,6 +31,10 @@ MIN_PROMINENCE_ST = 1.0       # an accent stands out by at least this
 FULL_PROMINENCE_ST = 4.0      # and counts fully from this
 MIN_ENERGY_DB = -24.0         # quieter frames (below the loud ones) carry no accent
 MIN_ACCENT_GAP_S = 0.35       # one accent per stressed syllable
+# F0 and energy are measured block by block, so an hour of speech never has a float64 copy:
+# each block reaches BLOCK_PAD_S into its neighbours (DIO and StoneMask look that far at most).
+BLOCK_S = 20.0
+BLOCK_PAD_S = 0.5
 # The shape of one accent in the accent signal: up over RISE before the F0 peak, down over FALL.
 ACCENT_RISE_S, ACCENT_FALL_S = 0.15, 0.35
 
@@ -49,23 +53,38 @@ class Accent:
     prominence_st: float
 
 
-def _f0_hz(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+def _f0_hz(audio: np.ndarray, sample_rate_hz: int, n: int) -> np.ndarray:
+    """F0 every FRAME_S (0 where unvoiced), n frames, measured in padded blocks."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # pyworld imports pkg_resources, which warns
         import pyworld
-    x = np.ascontiguousarray(audio, dtype=np.float64)
     period_ms = FRAME_S * 1000.0
-    f0, t = pyworld.dio(x, sample_rate_hz, f0_floor=F0_RANGE_HZ[0], f0_ceil=F0_RANGE_HZ[1],
-                        frame_period=period_ms, speed=DIO_SPEED)
-    return pyworld.stonemask(x, f0, t, sample_rate_hz)
+    block_n, pad_n = int(round(BLOCK_S / FRAME_S)), int(round(BLOCK_PAD_S / FRAME_S))
+    hop = FRAME_S * sample_rate_hz
+    f0 = np.zeros(n)
+    for first in range(0, n, block_n):
+        last = min(first + block_n, n)
+        lo = max(first - pad_n, 0)
+        a, b = int(round(lo * hop)), min(int(round((last + pad_n) * hop)), len(audio))
+        x = np.asarray(audio[a:b], dtype=np.float64)
+        raw, t = pyworld.dio(x, sample_rate_hz, f0_floor=F0_RANGE_HZ[0], f0_ceil=F0_RANGE_HZ[1],
+                             frame_period=period_ms, speed=DIO_SPEED)
+        block = pyworld.stonemask(x, raw, t, sample_rate_hz)[first - lo:first - lo + last - first]
+        f0[first:first + len(block)] = block
+    return f0
 
 
 def _energy_db(audio: np.ndarray, sample_rate_hz: int, times_s: np.ndarray) -> np.ndarray:
-    power = np.concatenate([[0.0], np.cumsum(np.asarray(audio, np.float64) ** 2)])
     half = 0.5 * ENERGY_WINDOW_S * sample_rate_hz
     a = np.clip((times_s * sample_rate_hz - half).astype(np.int64), 0, len(audio))
     b = np.clip((times_s * sample_rate_hz + half).astype(np.int64), 0, len(audio))
-    rms = np.sqrt((power[b] - power[a]) / np.maximum(b - a, 1))
+    rms = np.zeros(len(times_s))
+    block_n = int(round(BLOCK_S / FRAME_S))
+    for first in range(0, len(times_s), block_n):
+        sl = slice(first, first + block_n)
+        lo, hi = int(a[sl].min()), int(b[sl].max())
+        power = np.concatenate([[0.0], np.cumsum(np.asarray(audio[lo:hi], np.float64) ** 2)])
+        rms[sl] = np.sqrt((power[b[sl] - lo] - power[a[sl] - lo]) / np.maximum(b[sl] - a[sl], 1))
     db = 20.0 * np.log10(rms + 1e-9)
     return db - np.percentile(db, LOUD_PERCENTILE)
 
@@ -102,13 +121,12 @@ def _smooth_contour(st: np.ndarray) -> np.ndarray:
 
 def analyze(audio: np.ndarray, sample_rate_hz: int) -> Prosody:
     """Pitch (semitones about the speaker's median) and energy, every FRAME_S."""
-    audio = np.asarray(audio, np.float32).reshape(-1)
+    audio = np.asarray(audio).reshape(-1)
     n = int(len(audio) / sample_rate_hz / FRAME_S)
     times_s = np.arange(n) * FRAME_S
     if n < 3:
         return Prosody(times_s, np.full(n, np.nan), np.zeros(n))
-    f0 = _f0_hz(audio, sample_rate_hz)[:n]
-    f0 = np.pad(f0, (0, n - len(f0)))
+    f0 = _f0_hz(audio, sample_rate_hz, n)
     voiced = f0 > 0
     st = np.full(n, np.nan)
     if voiced.sum() >= 3:

@@ -110,11 +110,15 @@ def _frames(audio_16k: np.ndarray, n_frames: int, length: int, first: int = 0,
     """[count, length] windows centred on (i + 0.5) * HOP for frames first.., zero outside the audio."""
     count = n_frames - first if count is None else count
     left = length // 2 - HOP // 2
-    padded = np.zeros(n_frames * HOP + length, dtype=np.float32)
-    take = min(len(audio_16k), n_frames * HOP + length - left)
-    padded[left:left + take] = audio_16k[:take]
-    idx = (first + np.arange(count))[:, None] * HOP + np.arange(length)[None, :]
-    return padded[idx]
+    # Only the samples these windows cover are copied (padded with zeros beyond the audio),
+    # so framing an hour in chunks costs one chunk of memory, not the hour per chunk.
+    start = first * HOP - left
+    span = np.zeros(max(count - 1, 0) * HOP + length, dtype=np.float32)
+    a, b = max(start, 0), min(start + len(span), len(audio_16k))
+    if b > a:
+        span[a - start:b - start] = audio_16k[a:b]
+    idx = np.arange(count)[:, None] * HOP + np.arange(length)[None, :]
+    return span[idx]
 
 
 def n_mel_frames(duration_s: float) -> int:
@@ -148,8 +152,13 @@ def log_mel(audio_16k: np.ndarray, n_frames: int | None = None) -> np.ndarray:
 
 def frame_level_db(audio_16k: np.ndarray, n_frames: int) -> np.ndarray:
     """RMS per mel frame (over one hop around its centre), dBFS."""
-    frames = _frames(np.asarray(audio_16k, dtype=np.float32).reshape(-1), n_frames, 2 * HOP)
-    return 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    audio_16k = np.asarray(audio_16k, dtype=np.float32).reshape(-1)
+    level = np.empty(n_frames, dtype=np.float64)
+    for first in range(0, n_frames, CHUNK_FRAMES):
+        count = min(CHUNK_FRAMES, n_frames - first)
+        frames = _frames(audio_16k, n_frames, 2 * HOP, first, count)
+        level[first:first + count] = 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return level
 
 
 def speech_gate(level_db: np.ndarray, frame_rate: float) -> np.ndarray:

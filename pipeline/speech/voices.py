@@ -152,9 +152,11 @@ def _piper_voice(model_path: Path, config_path: Path):
     from piper import PiperVoice
 
     graph, config = _load_piper(model_path, config_path)
-    session = onnxruntime.InferenceSession(
-        graph, sess_options=onnxruntime.SessionOptions(), providers=["CPUExecutionProvider"]
-    )
+    options = onnxruntime.SessionOptions()
+    # onnxruntime's memory arena keeps the largest tensors of every sentence length it has seen:
+    # 230 MB more after two minutes of script. Without it memory stays flat for any script.
+    options.enable_cpu_mem_arena = False
+    session = onnxruntime.InferenceSession(graph, sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(config=config, session=session)
 
 
