@@ -133,6 +133,21 @@ def test_chunked_inference_equals_one_pass(clip):
     assert np.abs(whole - chunked).max() < 1e-5
 
 
+def test_framing_in_chunks_reads_the_right_samples():
+    # Each chunk copies only the samples its windows cover: window i must still be the audio
+    # from i * HOP - (length / 2 - HOP / 2), zero outside the clip, for any chunk start.
+    audio = np.arange(1, 3001, dtype=np.float32)
+    n_frames, length = 20, 2 * net.HOP
+    left = length // 2 - net.HOP // 2
+    padded = np.concatenate([np.zeros(left, np.float32), audio, np.zeros(n_frames * net.HOP + length)])
+    expected = np.stack([padded[i * net.HOP: i * net.HOP + length] for i in range(n_frames)])
+    for first, count in ((0, n_frames), (0, 3), (7, 5), (n_frames - 2, 2)):
+        framed = net._frames(audio, n_frames, length, first, count)
+        assert np.array_equal(framed, expected[first:first + count])
+    level = net.frame_level_db(audio, n_frames)
+    assert np.allclose(level, 10 * np.log10(np.mean(expected.astype(np.float64) ** 2, axis=1) + 1e-12))
+
+
 def test_corpus_is_reproducible_from_the_seed():
     """Same seed and block: identical features and targets, Piper's noise included; another
     block's voice seed gives other audio for the same text."""
