@@ -285,6 +285,22 @@ def test_accents_found_at_the_f0_peaks():
     assert not [a for a in prosody.accents(0.2 * flat, SR) if a.strength > 0.3]
 
 
+def test_accents_found_across_analysis_blocks():
+    # Long speech is analysed in BLOCK_S pieces: accents on either side of a block edge, and the
+    # pitch contour through it, must come out as in one piece.
+    edge_s = prosody.BLOCK_S
+    offset_s = edge_s - 2.7                      # the clip's accents straddle the first block edge
+    voice = accented_voice()
+    audio = np.concatenate([np.zeros(int(offset_s * SR), np.float32), voice, voice])
+    times = np.array([a.time_s for a in prosody.accents(audio, SR) if a.strength > 0.3])
+    expected = np.array([offset_s + k * len(voice) / SR + t for k in (0, 1) for t in ACCENT_TIMES_S])
+    assert len(times) == len(expected), times
+    assert np.abs(times - expected).max() < 0.05
+    pitch = prosody.analyze(audio, SR).pitch_st
+    around = pitch[int((edge_s - 0.5) / prosody.FRAME_S): int((edge_s + 0.5) / prosody.FRAME_S)]
+    assert np.isfinite(around).all() and np.abs(np.diff(around)).max() < 0.5
+
+
 @pytest.mark.parametrize("fps", [30.0, 100.0])
 def test_nods_lag_the_accents_by_about_30_ms(fps):
     audio = accented_voice()
