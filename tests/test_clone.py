@@ -12,13 +12,17 @@ import pytest
 from pipeline.errors import AudioError
 from pipeline.speech import load_voice, save_wav, synthesize
 from pipeline.speech.clone import (
+    BASE_F0_RANGE,
+    Frames,
     _analyze_frames,
     _dtw_pairs,
     _memberships,
+    _stats,
     analyze,
     check_sample,
     convert,
     fit_class_offsets,
+    highpass,
     learn_conversion,
     load_conversion,
     save_conversion,
@@ -91,6 +95,41 @@ def test_bad_samples_are_refused_with_the_fix(sample, kind, fragment):
     message = str(info.value)
     # The message names the problem and the fix.
     assert "sample.wav" in message and any(w in message for w in ("Record", "Check"))
+
+
+def _loud_voiced_fraction(audio: np.ndarray, f0_range: float) -> float:
+    f0, envelope, _ = _analyze_frames(audio, RATE, f0_range)
+    level_db = 10.0 * np.log10(envelope.sum(axis=1) + 1e-16)
+    loud = level_db > np.percentile(level_db, 98) - 10.0  # vowels, nearly all voiced in real speech
+    return float(np.mean(f0[loud] > 0))
+
+
+def test_base_voice_vowels_stay_voiced(voice):
+    # Piper's pitch jitters from period to period; at DIO's default tolerance many vowel frames
+    # read as unvoiced and the clone would whisper them.
+    audio = synthesize(prepare_script(TEST_TEXT), voice).audio
+    assert _loud_voiced_fraction(audio, BASE_F0_RANGE) > 0.75
+    assert _loud_voiced_fraction(audio, BASE_F0_RANGE) > _loud_voiced_fraction(audio, 0.1)
+
+
+def test_pitch_statistics_ignore_octave_errors():
+    rng = np.random.default_rng(3)
+    f0 = 200.0 * np.exp(0.1 * rng.standard_normal(2000))
+    f0[rng.choice(f0.size, 100, replace=False)] /= 2.0  # 5 % of frames tracked an octave low
+    f0[:200] = 0.0                                      # and some unvoiced frames
+    frames = Frames(f0, np.ones((f0.size, 5)), np.zeros((f0.size, 5)))
+    stats = _stats(frames, RATE)
+    assert abs(stats.lf0_mean - np.log(200.0)) < 0.02 and abs(stats.lf0_std - 0.1) < 0.02
+
+
+def test_highpass_cuts_under_the_cutoff_and_keeps_the_rest():
+    t = np.arange(RATE) / RATE
+    low, high = np.sin(2 * np.pi * 50.0 * t), np.sin(2 * np.pi * 400.0 * t)
+    out_low, out_high = (highpass(x, 110.0, RATE) for x in (low, high))
+    assert out_low.size == low.size
+    middle = slice(RATE // 4, 3 * RATE // 4)
+    assert np.std(out_low[middle]) < 0.05 * np.std(low[middle])    # 4th order: -27 dB at 50 Hz
+    assert abs(np.std(out_high[middle]) / np.std(high[middle]) - 1.0) < 0.01
 
 
 def test_dtw_pairs_follow_a_time_stretch():

@@ -6,8 +6,9 @@ dynamic time warping pairs the two recordings frame by frame. A formant scale, t
 coded (mel-cepstral) envelope per sound class fitted on those pairs, move the base voice's
 envelope to the speaker's; with 7.5 s or more of the speaker, each frame is then moved most of the way to the
 average of the speaker's most alike frames (their own timbre, not an estimate of it). Pitch
-level and range follow the speaker's log-F0 mean and spread, breathiness their aperiodicity. Frames keep their
-times, so Piper's phone timing stays valid.
+level and range follow the speaker's log-F0 median and spread, breathiness their aperiodicity, and
+what lies under half the speaker's pitch is cut. Frames keep their times, so Piper's phone timing
+stays valid.
 """
 
 from __future__ import annotations
@@ -41,6 +42,23 @@ USE_APERIODICITY = True
 WARP_RANGE = (0.8, 1.25)     # formant scaling searched (> 1 raises the formants)
 WARP_MAX_HZ = 5000.0         # formants live below this; the warp is fitted there
 WARP_LIFTER = 60
+# DIO's tolerance for frame-to-frame pitch change. Piper's vocoder jitters: at DIO's 0.1 half the
+# loud frames of joe's vowels came out unvoiced and were resynthesized as noise (hoarse);
+# at 0.2, 86 % are voiced, as in a real voice (LJSpeech +0.015, speechbrain_spk2 +0.044).
+BASE_F0_RANGE = 0.2
+SPEAKER_F0_RANGE = 0.1       # real voices: DIO's own; wider let octave errors in (spk1: "65 Hz")
+# Piper's joe carries energy under the speaker's pitch (its own F0 is lower, and WORLD's unvoiced
+# frames keep it) that no real recording of the speaker has: cut it. 4th order at half the
+# speaker's mean F0: LJSpeech +0.044, speechbrain +0.006/+0.002 (12 fixed readings); matching the
+# sample's whole long-term spectrum instead also gave LJSpeech +0.037 but cost spk1 0.03 (2-3 s
+# samples give too noisy a spectrum).
+HIGHPASS_F0_FRACTION = 0.5
+HIGHPASS_ORDER = 4
+# Tried and left out (12 fixed readings, LJSpeech / spk1 / spk2): restoring the speaker's global
+# variance of the coded envelope (-0.014/+0.016/-0.011; half-way +0.003/+0.010/-0.005), 50 frames
+# per class (0/+0.015/-0.008), formant scales up to 1.4 (-0.033 LJSpeech), 60 envelope dims,
+# no aperiodicity change, robust vs plain pitch statistics, Piper read 15-30 % slower: all within
+# +-0.01 or mixed. KNN on the 2-3 s speechbrain samples: -0.03/-0.01.
 MAX_SLOPE = 2                # DTW: frames of one recording skipped per frame of the other, at most
 # Read by the base voice when the sample's words cannot be heard: only averages are matched then.
 REFERENCE_SCRIPT = [
@@ -53,8 +71,8 @@ REFERENCE_SCRIPT = [
 
 @dataclass(frozen=True)
 class VoiceStats:
-    lf0_mean: float
-    lf0_std: float
+    lf0_mean: float             # log-F0 of voiced frames: median (named mean in saved clones)
+    lf0_std: float              # and half its 16-84 % range (a standard deviation when Gaussian)
     envelope_db: np.ndarray     # average log spectral envelope of voiced frames, per FFT bin
     sample_rate_hz: int
 
@@ -92,18 +110,20 @@ def _world():
     return pyworld
 
 
-def _analyze_frames(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _analyze_frames(audio: np.ndarray, rate: int, f0_range: float = SPEAKER_F0_RANGE,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pw = _world()
     x = np.ascontiguousarray(audio, dtype=np.float64)
-    f0, times = pw.dio(x, rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS)
+    f0, times = pw.dio(x, rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS,
+                       allowed_range=f0_range)
     f0 = pw.stonemask(x, f0, times, rate)
     envelope = pw.cheaptrick(x, f0, times, rate)
     aperiodicity = pw.d4c(x, f0, times, rate)
     return f0, envelope, aperiodicity
 
 
-def _frames(audio: np.ndarray, rate: int) -> Frames:
-    return Frames(*_analyze_frames(audio, rate))
+def _frames(audio: np.ndarray, rate: int, f0_range: float = SPEAKER_F0_RANGE) -> Frames:
+    return Frames(*_analyze_frames(audio, rate, f0_range))
 
 
 def _stats(frames: Frames, rate: int) -> VoiceStats:
@@ -112,7 +132,9 @@ def _stats(frames: Frames, rate: int) -> VoiceStats:
         raise AudioError("No voiced speech was found in the sample. Record someone speaking, then try again.")
     lf0 = np.log(frames.f0[voiced])
     envelope_db = 10.0 * np.log10(np.maximum(frames.envelope[voiced], 1e-16)).mean(axis=0)
-    return VoiceStats(float(lf0.mean()), float(lf0.std()), envelope_db, rate)
+    # Median and half the 16-84 % range: an octave error in a few frames moves neither.
+    low, middle, high = np.percentile(lf0, [16.0, 50.0, 84.0])
+    return VoiceStats(float(middle), float(high - low) / 2.0, envelope_db, rate)
 
 
 def analyze(audio: np.ndarray, rate: int) -> VoiceStats:
@@ -322,7 +344,17 @@ def learn_conversion(audio: np.ndarray, rate: int, base_voice) -> Conversion:
                          f"{base_voice.sample_rate_hz} Hz; load it with pipeline.speech.audio.load_audio.")
     sentences = _transcript(audio, rate)
     reference = synthesize(sentences or REFERENCE_SCRIPT, base_voice)
-    return fit_conversion(_frames(reference.audio, rate), _frames(audio, rate), rate, paired=bool(sentences))
+    return fit_conversion(_frames(reference.audio, rate, BASE_F0_RANGE), _frames(audio, rate), rate,
+                          paired=bool(sentences))
+
+
+def highpass(audio: np.ndarray, cutoff_hz: float, rate: int, order: int = HIGHPASS_ORDER) -> np.ndarray:
+    """`audio` through a zero-phase Butterworth-shaped high-pass (one FFT of the whole, padded)."""
+    size = int(2 ** np.ceil(np.log2(audio.size + rate // 10)))
+    spectrum = np.fft.rfft(audio, size)
+    freqs_hz = np.fft.rfftfreq(size, 1.0 / rate)
+    gain = 1.0 / np.sqrt(1.0 + (cutoff_hz / np.maximum(freqs_hz, 1e-3)) ** (2 * order))
+    return np.fft.irfft(spectrum * gain, size)[:audio.size]
 
 
 def convert(audio: np.ndarray, rate: int, conversion: Conversion) -> np.ndarray:
@@ -330,7 +362,7 @@ def convert(audio: np.ndarray, rate: int, conversion: Conversion) -> np.ndarray:
     if audio.size < rate // 10 or not np.any(audio):
         return audio
     pw = _world()
-    frames = _frames(audio, rate)
+    frames = _frames(audio, rate, BASE_F0_RANGE)
     source, target = conversion.source, conversion.target
     voiced = frames.f0 > 0
     scale = target.lf0_std / max(source.lf0_std, 1e-3)
@@ -353,6 +385,7 @@ def convert(audio: np.ndarray, rate: int, conversion: Conversion) -> np.ndarray:
     out = pw.synthesize(f0, np.ascontiguousarray(envelope), np.ascontiguousarray(aperiodicity), rate,
                         FRAME_PERIOD_MS)
     out = out[:audio.size] if out.size >= audio.size else np.pad(out, (0, audio.size - out.size))
+    out = highpass(out, HIGHPASS_F0_FRACTION * float(np.exp(target.lf0_mean)), rate)
     return out.astype(np.float32)
 
 
