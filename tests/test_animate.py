@@ -130,6 +130,21 @@ def test_blink_closes_the_eyes():
     assert closed < 0.5 * open_, (open_, closed)
 
 
+def test_brow_raise_lifts_brows_not_lids():
+    """A raise reads as brows and forehead: the brows rise in the pixels, the eyes do not
+    open wider (lifting the lids had pulled the lashes up and cost identity)."""
+    r = astronaut_renderer()
+    rest, raised = measure(render(r)), measure(render(r, motion=dict(brow_raise=1)))
+    brows = list(lm.RIGHT_BROW + lm.LEFT_BROW)
+    eye_px = lm.eye_distance(rest)
+    lift = float(np.mean(rest[brows, 1] - raised[brows, 1])) / eye_px
+    assert lift > 0.02, lift
+    assert abs(eye_openness(raised) - eye_openness(rest)) < 0.1 * eye_openness(rest)
+    # in the rig itself: nothing on the eye's outline or iris moves at all
+    ids = list(lm.RIGHT_EYE + lm.LEFT_EYE + (lm.RIGHT_IRIS_CENTER, lm.LEFT_IRIS_CENTER))
+    assert np.abs(r.rig.displacements["brow_raise"][ids]).max() == 0.0
+
+
 def test_outside_the_roi_is_untouched():
     r = astronaut_renderer()
     frame = render(r, dict(jaw_open=1, lip_open=1, lip_width=1, teeth_show=1),

@@ -162,6 +162,64 @@ def test_lid_slides_down_like_a_curtain():
     assert v[edge_row[mid], mid] > 0.7 * bottom[0, mid] + 0.3 * top[0, mid]
 
 
+def test_closed_lash_line_has_no_hook_at_the_corners():
+    """Near the corners the lash zone above the still margin (the photo's lash wing) is
+    left out of a closed lid: those positions read skin above the lashes, not lashes."""
+    from pipeline.animate.eyes import LASH_HALF, lid_source
+
+    eye = _synthetic_eye()
+    u = np.full(7, 0.95 * eye.half_px)
+    top = float(np.interp(u[0], eye.upper_u, eye.upper_v))
+    v = np.linspace(top - eye.lash_px, top - LASH_HALF * eye.half_px, 7)
+    src_open = lid_source(eye, u, v, 0.0)[0]
+    src_shut = lid_source(eye, u, v, 1.0)[0]
+    assert np.allclose(src_open, v)
+    assert (src_shut < top - eye.lash_px).all()
+
+
+def _lid_and_cheek(frame: np.ndarray, eye) -> tuple[np.ndarray, np.ndarray]:
+    """Luma of a closed lid (mid-lid, above the closed margin) and of the skin under the eye."""
+    import cv2
+
+    luma = frame.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    half = eye.half_px
+    top, bottom = (float(np.interp(0.0, xs, ys)) for xs, ys in ((eye.upper_u, eye.upper_v),
+                                                                 (eye.lower_u, eye.lower_v)))
+
+    def region(v0: float, v1: float) -> np.ndarray:
+        uu, vv = np.meshgrid(np.arange(-0.6 * half, 0.6 * half), np.arange(v0, v1))
+        p = eye.center + uu[..., None] * eye.axis_u + vv[..., None] * eye.axis_v
+        return cv2.remap(luma, p[..., 0].astype(np.float32), p[..., 1].astype(np.float32),
+                         cv2.INTER_LINEAR)
+
+    return region(top - 0.1 * half, bottom - 0.25 * half), region(bottom + 0.3 * half, bottom + 0.7 * half)
+
+
+def test_closed_lid_is_skin_without_streaks():
+    """A closed lid has about the grain of the skin under the eye (not a smooth patch), and
+    no vertical streaks (stretched lashes): across the lid it changes no more than down it."""
+    import cv2
+    import skimage.data
+
+    from pipeline.animate import Renderer
+    from pipeline.face import analyze
+    from pipeline.types import ARTICULATION, MOTION
+    from pipeline.video.layout import plan_layout
+
+    portrait = analyze(skimage.data.astronaut())
+    renderer = Renderer(portrait, plan_layout(portrait, 540, 540))
+    motion = np.zeros(len(MOTION), np.float32)
+    motion[list(MOTION).index("blink")] = 1.0
+    frame = renderer.render_frame(np.zeros(len(ARTICULATION), np.float32), motion)
+    for eye in renderer.lid_colors.eyes:
+        lid, cheek = _lid_and_cheek(frame, eye)
+        grain = [float((a - cv2.GaussianBlur(a, (0, 0), 1.5)).std()) for a in (lid, cheek)]
+        assert grain[0] > 0.6 * grain[1], grain
+        across = float(np.abs(np.diff(lid, axis=1)).mean())
+        down = float(np.abs(np.diff(lid, axis=0)).mean())
+        assert across < down, (across, down)
+
+
 def test_closed_eye_shows_lid_not_iris():
     """A full blink covers the iris with the person's lid; a partial one covers its top."""
     import skimage.data

@@ -10,7 +10,12 @@ lid model in the eye's own frame (u along the corners' axis, v down):
   own lid skin ending in their own lash line;
 - between the lid edge and the lower lid the eyeball stays put and is covered, not
   squeezed (a partial blink hides the top of the iris);
-- the lower lid rises a little, and meets the upper one at full closure.
+- the lower lid rises a little, and meets the upper one at full closure;
+- the lashes standing above the margin fold down with it: toward the corners the stretched
+  skin leaves them out (the photo's lash wing would stay up as a hook), mid-lid they become
+  the lid's shadow toward the margin, smoothed across so nothing stretches into streaks
+  (long lash tips under the brow included); their darker parts hang below the closed
+  margin, and the stretched skin gets back the grain of the skin around the eye.
 
 Where the head or brows moved the eye region is taken from the renderer's own remap
 (an affine fitted to it around the eye, where the blink does not reach), and gaze shifts
@@ -39,7 +44,26 @@ BOX_ABOVE_HALF = 1.3         # ... above the upper lid, where the rig's blink no
 BOX_BELOW_HALF = 0.75        # ... and below the lower lid
 FEATHER_HALF = 0.3           # the box blends into the warped frame over this much
 ONSET_BLINK = 0.15           # the lid model takes over from the warp by this closure
+LASH_FOLD_BLINK = 0.8        # by this closure the lashes above the margin have folded down
+LASH_SKIP_MID = 0.0          # the stretched lid leaves out this share of the lash zone mid-lid ...
+LASH_SKIP_CORNER = (0.5, 0.9)   # ... and all of it from these |u| (eye half widths) outward
+LASH_FOLD_END_HALF = 1.2     # lashes fold up to this far out (eye half widths; the corners are at 1) ...
+LASH_WING_HALF = 0.4         # ... fading out over this much
+LASH_TIPS_HALF = 0.08        # ... and faint lash tips this far above their measured reach
+SKIN_START_SHARE = 0.5       # the lid's skin colour is taken from at least this share of the band up
+STRETCH_BLUR_HALF = 0.2      # stretched lid skin is smoothed across by this (eye half widths)
+BROW_CLEAR_HALF = 0.2        # ... and all skin from this far under the brow down to the lid
+GRAIN_SMEAR_SHARE = 0.5      # smoothed skin gets this much grain, unless stretched more
+BLUR_RAMP = 0.15             # the smoothing across reaches its full weight this far down the band
+GRAIN_RAMP = 0.5             # ... reaching its full weight half way down the stretched band
+GRAIN_SIGMA_PX = 0.7         # the lid's added skin grain: blurred noise this fine ...
+GRAIN_HIGHPASS_PX = 1.5      # ... as strong as the photo's lid skin detail finer than this
+GRAIN_BELOW_HALF = (0.35, 0.75)   # ... measured this far under the lower lid (eye half widths)
+GRAIN_SEED = 4
 LID_SHADE = 0.06             # a closed lid is this much darker at its lash margin (a fold of skin)
+LASH_HANG_SHARE = 0.6        # closed, the lashes hang this share of their length below the margin
+LASH_HANG_FADE_HALF = 0.25   # ... fading out toward the corners over this much (eye half widths)
+LASH_CONTRAST = 40.0         # grey levels darker than the lid skin for a lash to be laid on fully
 MIN_HALF_PX = 3.0
 
 EYES = ((lm.RIGHT_EYE_UPPER_LID, lm.RIGHT_EYE_LOWER_LID, lm.RIGHT_IRIS_CENTER, lm.RIGHT_BROW),
@@ -64,6 +88,8 @@ class EyeShape:
     skin_u: np.ndarray       # lid skin colour above the lashes, per column (u) ...
     skin_rgb: np.ndarray     # ... [n, 3] float
     iris_px: np.ndarray      # [2] iris centre at rest, background px
+    grain: np.ndarray | None = None   # skin grain in the eye frame (luma, photo's strength), ...
+    grain_origin: tuple[float, float] = (0.0, 0.0)   # ... its (u, v) at index [0, 0], 1 px cells
 
 
 @dataclass
@@ -101,7 +127,35 @@ def sample_lids(image: np.ndarray, points_px: np.ndarray) -> LidColors:
     for eye in eyes:
         eye.lash_px = _lash_reach(image, eye)
         eye.skin_u, eye.skin_rgb = _lid_skin(image, eye)
+        eye.grain, eye.grain_origin = _lid_grain(image, eye)
     return LidColors(image=image, eyes=eyes)
+
+
+def _lid_grain(image: np.ndarray, eye: EyeShape) -> tuple[np.ndarray, tuple[float, float]]:
+    """A fixed noise texture over the eye box, as strong as the fine detail of the skin under
+    the eye: stretched skin is smoother than the face around it, and this puts back what the
+    stretch took (fixed in the eye frame, so it does not shimmer). Not measured on the lid
+    itself: lash tips and shimmering make-up there read as noise."""
+    half = eye.half_px
+    u0, u1 = -BOX_HALF_U * half, BOX_HALF_U * half
+    v0 = float(eye.upper_v.min()) - BOX_ABOVE_HALF * half
+    v1 = float(eye.lower_v.max()) + BOX_BELOW_HALF * half
+    # the photo's detail: luma minus its blur, sampled on the skin under the lower lid
+    u = np.linspace(-0.8, 0.8, 33) * half
+    bottom = np.interp(u, eye.lower_u, eye.lower_v)
+    vv = bottom[None, :] + np.linspace(GRAIN_BELOW_HALF[0], GRAIN_BELOW_HALF[1], 12)[:, None] * half
+    uu = np.broadcast_to(u[None, :], vv.shape)
+    src = eye.center + uu[..., None] * eye.axis_u + vv[..., None] * eye.axis_v
+    luma = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), GRAIN_HIGHPASS_PX)
+    hp = cv2.remap(detail, src[..., 0].astype(np.float32), src[..., 1].astype(np.float32),
+                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    strength = 1.4826 * float(np.median(np.abs(hp - np.median(hp))))   # robust: creases are rare
+    rng = np.random.default_rng(GRAIN_SEED)
+    noise = rng.standard_normal((int(np.ceil(v1 - v0)) + 2, int(np.ceil(u1 - u0)) + 2)).astype(np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), GRAIN_SIGMA_PX)
+    noise *= strength / max(float(noise.std()), 1e-6)
+    return noise, (u0, v0)
 
 
 def _lid_skin_px(eye: EyeShape, u: np.ndarray, top: np.ndarray) -> np.ndarray:
@@ -110,19 +164,29 @@ def _lid_skin_px(eye: EyeShape, u: np.ndarray, top: np.ndarray) -> np.ndarray:
                    LID_SKIN_HALF * eye.half_px)
 
 
+def _skin_start(eye: EyeShape, skin: np.ndarray) -> np.ndarray:
+    """Where, above the lid margin, the lid's own skin starts: past the lashes' tips and the
+    shadow of the fold just above them (closing unfolds lighter skin than that)."""
+    return np.clip(eye.lash_px + LASH_TIPS_HALF * eye.half_px, SKIN_START_SHARE * skin, 0.85 * skin)
+
+
 def _lid_skin(image: np.ndarray, eye: EyeShape) -> tuple[np.ndarray, np.ndarray]:
     """Per column, the median colour of the lid skin between the lashes' reach and the band top."""
     u = np.linspace(-1.1, 1.1, 23) * eye.half_px
     top = np.interp(u, eye.upper_u, eye.upper_v)
     skin = _lid_skin_px(eye, u, top)
     share = np.linspace(0.0, 1.0, 9)
-    start = np.minimum(eye.lash_px, 0.7 * skin)
+    start = _skin_start(eye, skin)
     d = start[None, :] + share[:, None] * (skin - start)[None, :]
     uu = np.broadcast_to(u[None, :], d.shape)
     src = eye.center + uu[..., None] * eye.axis_u + (top[None, :] - d)[..., None] * eye.axis_v
     px = cv2.remap(image, src[..., 0].astype(np.float32), src[..., 1].astype(np.float32),
                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
-    rgb = np.median(px, axis=0)
+    # The brighter half of each column: skin, not the brow hairs, lash tips or fold shadow
+    # that reach into the band on some faces.
+    luma = px @ np.array([0.299, 0.587, 0.114])
+    bright = luma >= np.median(luma, axis=0, keepdims=True)
+    rgb = (px * bright[..., None]).sum(0) / np.maximum(bright.sum(0), 1)[:, None]
     # a little smoothing across columns: skin, not stripes
     rgb = cv2.GaussianBlur(rgb[None].astype(np.float32), (0, 0), 1.5, borderType=cv2.BORDER_REPLICATE)[0]
     return u, rgb.astype(np.float64)
@@ -174,7 +238,11 @@ def lid_source(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
     # Upper lid: the lash margin moves down rigidly; the skin above it, up to `skin` below
     # the lid margin's rest place, stretches evenly to make up the drop.
     band_top = top - skin
-    stretch = (skin - lash) / np.maximum(skin - lash + drop, 1e-6)
+    # The lashes standing above the margin fold down with it: the skin above them stretches
+    # over the lid and the lash zone itself is left out (stretched, it became vertical
+    # streaks). Beside the corners too, or the photo's lash wing stays up as a hook.
+    skin_end = top - lash - _lash_skip(eye, u, blink)
+    stretch = (skin_end - band_top) / np.maximum(edge - lash - band_top, 1e-6)
     src_upper = np.where(v >= edge - lash, v - drop,
                          np.where(v > band_top, band_top + (v - band_top) * stretch, v))
     below = LOWER_SKIN_HALF * eye.half_px
@@ -184,6 +252,72 @@ def lid_source(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
     t = (v - top) / np.maximum(opening, 1e-6)
     eyeball = (1.0 - cover) * (v < bottom - rise) * _smooth01(4.0 * np.minimum(t, 1.0 - t))
     return src_upper, src_lower, cover, eyeball
+
+
+def _lash_fold(eye: EyeShape, u: np.ndarray, blink: float) -> np.ndarray:
+    """How far the lashes above the margin have folded down (0..1), per column u."""
+    beside = (LASH_FOLD_END_HALF * eye.half_px - np.abs(u)) / (LASH_WING_HALF * eye.half_px)
+    return _smooth01(blink / LASH_FOLD_BLINK) * _smooth01(beside)
+
+
+def _lash_skip(eye: EyeShape, u: np.ndarray, blink: float) -> np.ndarray:
+    """How much of the lash zone above the margin the stretched lid leaves out, px per column.
+
+    Toward the corners all of it (or the photo's lash wing stays up as a hook); mid-lid only
+    part: stretched and smoothed across, the rest is the lash shadow a closed lid shows
+    toward its margin (and the face descriptor reads the eye by it)."""
+    corner = _smooth01((np.abs(u) / eye.half_px - LASH_SKIP_CORNER[0])
+                       / (LASH_SKIP_CORNER[1] - LASH_SKIP_CORNER[0]))
+    share = LASH_SKIP_MID + (1.0 - LASH_SKIP_MID) * corner
+    zone = max(eye.lash_px - LASH_HALF * eye.half_px, 0.0) + LASH_TIPS_HALF * eye.half_px
+    return _lash_fold(eye, u, blink) * share * zone
+
+
+def lid_texture(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """How much skin grain each position of the upper lid lost to the stretch (0..1): where
+    it is smoothed across, and where the lid's skin colour and grain replace it."""
+    top = np.interp(u, eye.upper_u, eye.upper_v)
+    opening = np.maximum(np.interp(u, eye.lower_u, eye.lower_v) - top, 0.0)
+    edge = top + blink * (1.0 - LOWER_LID_RISE) * opening
+    lash = LASH_HALF * eye.half_px
+    band_top = top - _lid_skin_px(eye, u, top)
+    skin_end = top - lash - _lash_skip(eye, u, blink)
+    stretch = (edge - lash - band_top) / np.maximum(skin_end - band_top, 1e-6)
+    lost = np.clip(1.0 - 1.0 / np.maximum(stretch, 1.0), 0.0, 1.0)
+    # from nothing at the band's top (where the stretch starts), so the lid has no edge there
+    lost = np.where(v < edge - lash, lost, 0.0)
+    band = np.maximum(edge - lash - band_top, 1.0)
+    smear = lost * _smooth01((v - band_top) / (BLUR_RAMP * band))
+    # Long lashes reach past the band: their tips, left behind by the margin, would stand as
+    # streaks under the brow. Everything from the brow down to the margin is smoothed across
+    # (which keeps the brow's and the crease's horizontal edges).
+    brow = np.interp(u, eye.brow_u, eye.brow_v)
+    tips = _lash_fold(eye, u, blink) * _smooth01((v - brow) / (BROW_CLEAR_HALF * eye.half_px))
+    smear = np.maximum(smear, np.where(v < edge - lash, tips, 0.0))
+    return smear, lost * _smooth01((v - band_top) / (GRAIN_RAMP * band))
+
+
+def _hang_lashes(patch: np.ndarray, image: np.ndarray, eye: EyeShape, u: np.ndarray, v: np.ndarray,
+                 top: np.ndarray, edge: np.ndarray, blink: float) -> None:
+    """The folded lashes hang below the closing margin (in place on `patch`): the photo's
+    own lashes above the still margin, turned upside down and foreshortened. Only what is
+    darker than the lid skin is laid on, so the lower lid shows between them."""
+    reach = max(eye.lash_px, 1.0)
+    t = (v - edge) / (LASH_HANG_SHARE * reach)
+    inside = _smooth01((eye.half_px - np.abs(u)) / (LASH_HANG_FADE_HALF * eye.half_px))
+    weight = _lash_fold(eye, u, blink) * inside * np.clip(1.0 - t, 0.0, 1.0) * (t >= 0.0)
+    if not (weight > 0).any():
+        return
+    src_v = top - np.clip(t, 0.0, 1.0) * reach
+    src = eye.center + u[..., None] * eye.axis_u + src_v[..., None] * eye.axis_v
+    lashes = cv2.remap(image, src[..., 0].astype(np.float32), src[..., 1].astype(np.float32),
+                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    skin = np.stack([np.interp(u, eye.skin_u, eye.skin_rgb[:, c]) for c in range(3)], -1)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    dark = np.clip((skin @ luma - lashes @ luma) / LASH_CONTRAST, 0.0, 1.0)
+    w = (weight * dark)[..., None]
+    patch += w * (np.minimum(lashes, patch) - patch)
 
 
 def _fit_affine(xs: np.ndarray, ys: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
@@ -247,21 +381,30 @@ def paint_lids(roi: np.ndarray, origin: tuple[int, int], points_px: np.ndarray, 
             patches.append(cv2.remap(colors.image, src[..., 0].astype(np.float32),
                                      src[..., 1].astype(np.float32), cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_REPLICATE).astype(np.float32))
-        # The stretched lid keeps the photo's texture near its top; lower down, where it
-        # stretched most (and the photo had lashes standing up), it is the lid's own skin
-        # colour, a touch darker toward the margin where the skin folds.
+        # The stretched lid is the photo's own lid skin (with the lash zone's shadow toward
+        # the margin); where it stretched, the grain it lost comes back, and it is a touch
+        # darker toward the margin, where the skin folds. (Painting it in one flat skin
+        # colour looked smoother than the face and cost identity.)
         top = np.interp(u, eye.upper_u, eye.upper_v)
         opening = np.maximum(np.interp(u, eye.lower_u, eye.lower_v) - top, 0.0)
         edge = top + blink * (1.0 - LOWER_LID_RISE) * opening
         skin = _lid_skin_px(eye, u, top)
-        band = np.maximum(edge - (top - skin), 1.0)
-        depth = np.clip((v - (top - skin)) / band, 0.0, 1.0)
-        smooth = _smooth01(depth / 0.6) * _smooth01((edge - top) / (0.3 * half))
-        smooth *= np.clip((edge - LASH_HALF * half - v) / 1.5 + 0.5, 0.0, 1.0)   # not the lash line
-        skin_rgb = np.stack([np.interp(u, eye.skin_u, eye.skin_rgb[:, c]) for c in range(3)], -1)
-        skin_rgb *= (1.0 - LID_SHADE * depth ** 2)[..., None]
-        lid = patches[0] + smooth[..., None] * (skin_rgb - patches[0])
+        depth = np.clip((v - (top - skin)) / np.maximum(edge - (top - skin), 1.0), 0.0, 1.0)
+        shade = LID_SHADE * depth ** 2 * _smooth01((edge - top) / (0.3 * half))
+        # Stretched, any detail that varies across the lid (lash tips, pores) becomes a
+        # vertical streak: where the skin stretched, it is smoothed across (along u) and
+        # gets grain instead.
+        smear, lost = (w[..., None] for w in lid_texture(eye, u, v, blink))
+        across = cv2.GaussianBlur(patches[0], (0, 0), sigmaX=STRETCH_BLUR_HALF * half, sigmaY=0.5)
+        lid = patches[0] + smear * (across - patches[0])
+        lid *= (1.0 - shade)[..., None]
+        if eye.grain is not None:
+            gu, gv = eye.grain_origin
+            grain = cv2.remap(eye.grain, (u - gu).astype(np.float32), (v - gv).astype(np.float32),
+                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            lid += grain[..., None] * np.maximum(lost, GRAIN_SMEAR_SHARE * smear)
         patch = patches[1] + cover[..., None] * (lid - patches[1])
+        _hang_lashes(patch, colors.image, eye, u, v, top, edge, blink)
         feather = FEATHER_HALF * half
         inner = np.minimum.reduce([xs - x0, x1 - 1 - xs, ys - y0, y1 - 1 - ys]) / max(feather, 1.0)
         alpha = (_smooth01(inner) * onset)[..., None]

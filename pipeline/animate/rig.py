@@ -22,15 +22,17 @@ LIP_OPEN_LOWER_E = 0.12    # lower lip drop at lip_open=1, beyond the jaw
 LIP_OPEN_UPPER_E = 0.035   # upper lip lift at lip_open=1
 SPREAD_FRAC = 0.13         # lip_width: corners out, fraction of the half mouth width
 SPREAD_THIN = 0.18         # ... and lips thin by this fraction of their thickness
-ROUND_FRAC = 0.24          # lip_round: corners in, fraction of the half mouth width
-ROUND_POUT = 0.22          # ... lips thicken (pout) by this fraction
+ROUND_FRAC = 0.16          # lip_round: corners in, fraction of the half mouth width
+ROUND_POUT = 0.12          # ... lips thicken (pout) by this fraction
 ROUND_OPEN_E = 0.03        # ... and part a little in the middle
-PRESS_THIN = 0.3           # lip_press: lips thin by this fraction
+PRESS_THIN = 0.12          # lip_press: lips thin by this fraction
 PRESS_CLOSE = 0.5          # ... and each inner lip travels this fraction of the photo's lip gap
 TUCK_LIFT = 0.75           # lower_lip_tuck: lower lip rises by this fraction of its thickness
 UPPER_RAISE = 0.55         # upper_lip_raise: upper lip lifts by this fraction of its thickness
 LOWER_LID_RISE = 0.12      # blink: the lower lid rises this fraction of the eye opening
 BROW_RAISE_E = 0.075       # brow_raise=1 lifts the brows this much
+BROW_RAISE_GAP = 0.4       # ... but at most this share of the lid-to-brow gap (the lid skin stretches)
+BROW_CREASE_FRAC = 0.3     # nothing moves below the lid crease, this share of the way from lid margin to brow
 GAZE_X_FRAC = 0.13         # iris travel at gaze=+-1, fraction of the eye width
 GAZE_Y_FRAC = 0.08
 
@@ -171,7 +173,8 @@ def _lip_round(q, m, lower, eye_px):
     u = _u(q, m)
     out = np.zeros_like(q)
     out[:, 0] = -ROUND_FRAC * m.half_width * np.clip(u, -1.3, 1.3) * w
-    center = np.clip(1 - u ** 2, 0, 1)
+    # The lips part in the middle only: a small round opening, not a slit corner to corner.
+    center = np.clip(1 - u ** 2, 0, 1) ** 2
     part = np.where(lower, 1.0, -0.7) * ROUND_OPEN_E * eye_px * center
     out[:, 1] = (ROUND_POUT * rel + part) * w
     return out
@@ -244,19 +247,31 @@ def _blink(q):
 
 def _brow_raise(q, eye_px):
     out = np.zeros_like(q)
-    eye_y = float(np.mean(q[[159, 386], 1]))
-    brow_y = float(np.mean(q[list(lm.RIGHT_BROW + lm.LEFT_BROW), 1]))
+    # Per column (face x): the upper lid margin and the brow's lower edge. Only skin above
+    # the lid crease moves, so a raise reads as brows and forehead, not as wider eyes
+    # (lifting the lid had pulled the lashes up into streaks and cost identity).
+    lids = q[list(lm.RIGHT_EYE_UPPER_LID + lm.LEFT_EYE_UPPER_LID)]
+    brow_pts = q[list(lm.RIGHT_BROW + lm.LEFT_BROW)]
+    ol, ob = np.argsort(lids[:, 0]), np.argsort(brow_pts[:, 0])
+    x, y = q[:, 0], q[:, 1]
+    lid_y = np.interp(x, lids[ol, 0], lids[ol, 1])
+    brow_y = np.interp(x, brow_pts[ob, 0], brow_pts[ob, 1])
+    crease_y = lid_y - BROW_CREASE_FRAC * np.maximum(lid_y - brow_y, 1.0)
     top_y = float(q[lm.FOREHEAD_TOP, 1])
-    y = q[:, 1]
-    w = np.where(y < brow_y, np.clip((y - top_y) / max(brow_y - top_y, 1.0), 0, 1) * 0.6 + 0.4,
-                 np.clip((eye_y - y) / max(eye_y - brow_y, 1.0), 0, 1))
-    w = np.where(y > eye_y, 0.0, w)
+    # The skin between crease and brow stretches by the raise: kept well under its own
+    # height, or the warp folds over (the lashes showed up again above the lid).
+    gap = float(np.median(np.interp(brow_pts[:, 0], lids[ol, 0], lids[ol, 1]) - brow_pts[:, 1]))
+    raise_px = min(BROW_RAISE_E * eye_px, BROW_RAISE_GAP * max(gap, 1.0))
+    t = np.clip((crease_y - y) / np.maximum(crease_y - brow_y, 1.0), 0, 1)
+    w = np.where(y < brow_y, np.clip((y - top_y) / np.maximum(brow_y - top_y, 1.0), 0, 1) * 0.6 + 0.4, t)
     x0 = float(q[list(lm.RIGHT_BROW), 0].min()) - 0.1 * eye_px
     x1 = float(q[list(lm.LEFT_BROW), 0].max()) + 0.1 * eye_px
     lateral = np.clip(np.minimum(q[:, 0] - x0, x1 - q[:, 0]) / (0.15 * eye_px), 0, 1)
     brows = list(lm.RIGHT_BROW + lm.LEFT_BROW + lm.RIGHT_BROW_UPPER + lm.LEFT_BROW_UPPER)
     w[brows] = np.maximum(w[brows], 1.0)
-    out[:, 1] = -BROW_RAISE_E * eye_px * w * lateral
+    # The lids and everything below them stay put, whatever the columns say.
+    w[list(lm.RIGHT_EYE + lm.LEFT_EYE + IRIS)] = 0.0
+    out[:, 1] = -raise_px * w * lateral
     return out
 
 
