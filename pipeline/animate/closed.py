@@ -44,9 +44,17 @@ SEAM_SIDE_PX = 0.5            # lip landmarks from inside the gap land this far 
 # dlib's face descriptor (the identity measure) aligns faces on the eyes, nose and upper lip,
 # and tells a changed mouth outline from the photo's: the upper lip moves least, and most of
 # the gap is closed by fuller lips whose outer edges stay where the photo has them.
+# Over a smile's teeth, growing the lips up to 2.5x (was 1.8x, with 30 % of the move rigid)
+# keeps more of the photo's outline: rest identity 0.29 -> 0.22 on sadtalker_happy1, 0.27 -> 0.24
+# on the selfie.
 SEAM_SHARE_UP = 0.3           # share of the gap the upper lip closes (the rest: the lower lip)
-LIP_STRETCH = 0.7             # share of each lip's move taken by stretching the lip itself ...
-LIP_GROW_MAX = 1.8            # ... up to this many times its thickness; the rest moves rigidly
+LIP_STRETCH = 1.0             # share of each lip's move taken by stretching the lip itself ...
+LIP_GROW_MAX = 2.5            # ... up to this many times its thickness; the rest moves rigidly
+# A mouth open without teeth in view (talking, a yawn) shows the wet inner lip: grown that
+# far it reads as a swollen lip, and FaceMesh takes it for an open mouth. It grows less.
+TEETH_GAP_SHARE = 0.25        # teeth in view: the gap's mean teeth-likeness is at least this
+LIP_STRETCH_NO_TEETH = 0.7
+LIP_GROW_MAX_NO_TEETH = 1.8
 
 
 @dataclass
@@ -124,8 +132,11 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     edge_dn = _edge_y(p, lm.LOWER_OUTER_LIP, xs_box) - by0
     lip_up = np.maximum(seam - edge_up, move_up + 1.0)
     lip_dn = np.maximum(edge_dn - seam, move_dn + 1.0)
-    grow_up = np.minimum(LIP_STRETCH * move_up, (LIP_GROW_MAX - 1) * (lip_up - move_up))
-    grow_dn = np.minimum(LIP_STRETCH * move_dn, (LIP_GROW_MAX - 1) * (lip_dn - move_dn))
+    teeth_share = float(teethness[gap].mean())
+    stretch, grow_max = (LIP_STRETCH, LIP_GROW_MAX) if teeth_share >= TEETH_GAP_SHARE else \
+        (LIP_STRETCH_NO_TEETH, LIP_GROW_MAX_NO_TEETH)
+    grow_up = np.minimum(stretch * move_up, (grow_max - 1) * (lip_up - move_up))
+    grow_dn = np.minimum(stretch * move_dn, (grow_max - 1) * (lip_dn - move_dn))
     # Reach of the stretch above and below, per column (box px).
     nose_y = p[2, 1] - by0
     chin_y = p[lm.CHIN, 1] - by0

@@ -16,13 +16,16 @@ from pipeline.face import landmarks as lm
 
 # Sizes in units of the outer-eye-corner distance E (33-263), per unit control.
 JAW_DROP_E = 0.27          # lower inner lip drop at jaw_open=1 (chin block moves rigidly)
-JAW_CORNER_FRAC = 0.3      # mouth corners follow the jaw this much
+JAW_CORNER_FRAC = 0.25     # mouth corners follow the jaw this much (0.3 pulled a smiling face's
+                           # corners down into a long open O: identity 0.35 -> 0.33 at jaw_open 0.9;
+                           # below 0.25 the raised jaw of an open-mouthed photo no longer closes it)
 JAW_CHEEK_FRAC = 0.25      # cheeks beside the mouth follow the jaw this much
 LIP_OPEN_LOWER_E = 0.12    # lower lip drop at lip_open=1, beyond the jaw
 LIP_OPEN_UPPER_E = 0.035   # upper lip lift at lip_open=1
 SPREAD_FRAC = 0.13         # lip_width: corners out, fraction of the half mouth width
 SPREAD_THIN = 0.18         # ... and lips thin by this fraction of their thickness
-ROUND_FRAC = 0.16          # lip_round: corners in, fraction of the half mouth width
+ROUND_FRAC = 0.11          # lip_round: corners in, fraction of the half mouth width (more moved
+                           # the cheeks enough to cost 0.03-0.05 of identity at lip_round=0.8)
 ROUND_POUT = 0.12          # ... lips thicken (pout) by this fraction
 ROUND_OPEN_E = 0.03        # ... and part a little in the middle
 PRESS_THIN = 0.12          # lip_press: lips thin by this fraction
