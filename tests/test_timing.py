@@ -24,7 +24,7 @@ from pipeline.timing.sentences import sentence_spans
 from pipeline.timing.words import align_words, norm
 from pipeline.types import PHONES, SILENCE, Phone, Speech, Word
 
-from conftest import eval_dir
+from conftest import eval_dir, load_benchmark
 
 SCRIPT = "Bob met Pam at the station. Then they walked home together in the rain."
 
@@ -254,13 +254,7 @@ def reference_phones(entry: dict, sample_rate_hz: int = 16000) -> list[Phone]:
 
 def boundary_errors_s(ref: list[Phone], hyp: list[Phone]) -> list[float]:
     """|ref - hyp| for the end of every phone whose label and the next one's both line up."""
-    r = [p.label for p in ref]
-    h = [p.label for p in hyp]
-    errors = []
-    for block in SequenceMatcher(None, r, h, autojunk=False).get_matching_blocks():
-        for k in range(block.size - 1):
-            errors.append(abs(ref[block.a + k].end_s - hyp[block.b + k].end_s))
-    return errors
+    return [abs(d) for d in load_benchmark("eval_lipsync").boundary_offsets_s(ref, hyp)]
 
 
 def test_forced_alignment_against_hand_marked_phones():
