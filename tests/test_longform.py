@@ -163,3 +163,60 @@ def test_killed_cli_render_leaves_no_output(tmp_path):
     assert "--resume" in err
     # No chunk was finished yet, so nothing is worth keeping: the folder is left as it was.
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("rate_hz", [22050, 44100, 8000])
+def test_resampling_in_blocks_matches_one_call(rate_hz):
+    # An hour of narration is resampled for Whisper block by block (one float64 copy of it
+    # would be over a gigabyte); the joins must not show.
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    from pipeline.timing.audio import RESAMPLE_BLOCK_S, to_16k
+
+    rng = np.random.default_rng(rate_hz)
+    audio = (0.3 * rng.standard_normal(int(rate_hz * RESAMPLE_BLOCK_S * 2.5) + 7)).astype(np.float32)
+    g = gcd(rate_hz, 16000)
+    whole = resample_poly(audio, 16000 // g, rate_hz // g).astype(np.float32)
+    blocks = to_16k(audio, rate_hz)
+    assert blocks.shape == whole.shape
+    assert np.max(np.abs(blocks - whole)) < 1e-6
+
+
+def test_long_narration_is_transcribed_in_pieces_cut_in_pauses(monkeypatch):
+    # faster-whisper takes the features of all it is given at once (an hour: 3.7 GB), so
+    # long audio goes in pieces; here pieces of at most 6 s, so this take is cut at least once.
+    from pipeline.speech import load_voice
+    from pipeline.timing import whisper
+    from pipeline.timing.audio import frame_db, to_16k
+
+    script = ("Bob met Pam at the station on a cold morning. Then they walked home together "
+              "in the rain. Their dog was waiting by the door with a ball.")
+    chunks_ = list(load_voice("joe").model.synthesize(script))
+    audio = np.concatenate([c.audio_float_array for c in chunks_]).astype(np.float32)
+    audio_16k = to_16k(audio, chunks_[0].sample_rate)
+    monkeypatch.setattr(whisper, "PIECE_S", 6.0)
+    monkeypatch.setattr(whisper, "CUT_SEARCH_S", 3.0)
+    pieces = whisper.pieces(audio_16k)
+    assert len(pieces) >= 2
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(audio_16k)
+    assert all(a[1] == b[0] and b[1] - b[0] <= 6 * 16000 for a, b in zip(pieces, pieces[1:], strict=False))
+    db = frame_db(audio_16k)
+    for cut, _ in pieces[1:]:
+        assert db[cut // 160] < db.max() - 40, "a piece was cut inside a word"
+
+    words = whisper.transcribe_16k(audio_16k)
+    heard = {w.text.strip(".,").lower() for w in words}
+    for expected in ("station", "morning", "home", "together", "rain", "dog", "door", "ball"):
+        assert expected in heard, [w.text for w in words]
+    # Times are on the whole take's clock, in order: each piece's words were shifted by its start.
+    starts = [w.start_s for w in words]
+    assert starts == sorted(starts) and words[-1].end_s <= len(audio_16k) / 16000 + 0.05
+    rain = next(w for w in words if w.text.strip(".,").lower() == "rain")
+    dog = next(w for w in words if w.text.strip(".,").lower() == "dog")
+    assert rain.end_s < dog.start_s
+    assert dog.start_s > pieces[0][1] / 16000     # so it came from a later piece
+    monkeypatch.setattr(whisper, "PIECE_S", 600.0)
+    whole_dog = next(w for w in whisper.transcribe_16k(audio_16k) if w.text.strip(".,").lower() == "dog")
+    assert abs(dog.start_s - whole_dog.start_s) < 0.15, (dog, whole_dog)

@@ -158,6 +158,16 @@ def test_load_audio_too_long(tmp_path):
         load_audio(path, max_duration_s=2.0)
 
 
+def test_load_audio_reads_every_sample(tmp_path):
+    # The decode streams into a preallocated buffer: no sample may be lost or moved.
+    rng = np.random.default_rng(3)
+    noise = (0.1 * rng.standard_normal(22050 * 4 + 123)).astype(np.float32)   # -17 LUFS: kept as is
+    path = save_wav(Speech(noise, 22050), tmp_path / "noise.wav")
+    loaded = load_audio(path)
+    assert loaded.audio.size == noise.size
+    assert np.max(np.abs(loaded.audio - np.clip(noise, -1, 1))) < 1.5 / 32767
+
+
 def test_load_real_recording():
     path = EVAL / "speech" / "whisper_jfk.flac"
     if not path.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import wave
 from pathlib import Path
 
@@ -43,16 +44,15 @@ def load_audio(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> Spee
         _ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-t", f"{max_duration_s + 1:.3f}",
         "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ), "-f", "f32le", "pipe:1",
     ]
-    result = subprocess.run(command, capture_output=True, check=False)
-    audio = np.frombuffer(result.stdout, dtype=np.float32)
-    if result.returncode != 0 or audio.size == 0:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    audio, returncode, stderr = _decode(command, int((max_duration_s + 1) * SAMPLE_RATE_HZ) + 1)
+    if returncode != 0 or audio.size == 0:
+        detail = stderr.decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1] if detail else "no audio stream"
         raise AudioError(
             f"Cannot read {path} as audio ({reason}). The file is damaged or not an audio file: "
             "export the narration again as WAV, FLAC, MP3 or M4A."
         )
-    audio = np.clip(audio, -1.0, 1.0).copy()
+    np.clip(audio, -1.0, 1.0, out=audio)
     duration_s = audio.size / SAMPLE_RATE_HZ
     if duration_s > max_duration_s:
         raise AudioError(
@@ -64,14 +64,48 @@ def load_audio(path: str | Path, max_duration_s: float = MAX_DURATION_S) -> Spee
             f"{path} is only {duration_s:.2f} s long; at least {MIN_DURATION_S} s of speech is needed. "
             "Use a longer recording."
         )
-    peak_dbfs = _dbfs(float(np.max(np.abs(audio))))
-    rms_dbfs = _dbfs(float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))))
+    peak_dbfs = _dbfs(max(float(audio.max()), -float(audio.min())))   # no |x| copy
+    rms_dbfs = _dbfs(float(np.sqrt(_mean_square(audio))))
     if peak_dbfs < SILENT_PEAK_DBFS or rms_dbfs < SILENT_RMS_DBFS:
         raise AudioError(
             f"{path} is silent (peak {peak_dbfs:.0f} dBFS, average {rms_dbfs:.0f} dBFS). Check that the "
             "microphone was on and not muted, then record again, or raise the level before exporting."
         )
     return Speech(audio=level_narration(audio, SAMPLE_RATE_HZ), sample_rate_hz=SAMPLE_RATE_HZ)
+
+
+def _decode(command: list[str], max_samples: int) -> tuple[np.ndarray, int, bytes]:
+    """Run an ffmpeg decode to f32le on stdout, read straight into one float32 array.
+
+    The array is allocated for `max_samples` but only the pages written are ever touched, so
+    an hour of narration costs one copy of itself (317 MB), not the pipe's bytes plus a copy.
+    """
+    buffer = np.empty(max_samples, np.float32)
+    view = memoryview(buffer).cast("B")
+    filled = 0
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        # stderr is drained beside stdout, or a chatty decoder could fill its pipe and stall.
+        stderr_chunks: list[bytes] = []
+        reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        while filled < view.nbytes:
+            got = proc.stdout.readinto(view[filled:])
+            if not got:
+                break
+            filled += got
+        if filled == view.nbytes:
+            proc.kill()   # anything past the limit is refused anyway; no need to decode it
+        returncode = proc.wait()
+        reader.join()
+    n = filled // 4
+    return buffer[:n], (0 if filled == view.nbytes else returncode), b"".join(stderr_chunks)
+
+
+def _mean_square(audio: np.ndarray, block: int = 1 << 20) -> float:
+    """Mean of squares in float64, a block at a time (a float64 copy of an hour is 635 MB)."""
+    total = sum(float(np.dot(b, b)) for b in
+                (audio[s:s + block].astype(np.float64) for s in range(0, audio.size, block)))
+    return total / max(audio.size, 1)
 
 
 def level_narration(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:

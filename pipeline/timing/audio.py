@@ -9,6 +9,9 @@ from scipy.signal import resample_poly
 
 SAMPLE_RATE_HZ = 16000   # what both Whisper and the pocketsphinx en-us model expect
 FRAME_S = 0.01           # pocketsphinx's frame step; also the envelope's
+RESAMPLE_BLOCK_S = 30    # to_16k's block; the filter reaches under 10 periods either side,
+RESAMPLE_PAD_PERIODS = 16  # so each block carries 16 periods of real signal on each side
+DB_BLOCK_FRAMES = 6000   # frame_db's block: a minute
 
 
 def to_16k(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -19,8 +22,22 @@ def to_16k(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     if sample_rate_hz == SAMPLE_RATE_HZ:
         return np.ascontiguousarray(audio)
     g = gcd(int(sample_rate_hz), SAMPLE_RATE_HZ)
-    out = resample_poly(audio, SAMPLE_RATE_HZ // g, int(sample_rate_hz) // g)
-    return out.astype(np.float32)
+    up, down = SAMPLE_RATE_HZ // g, int(sample_rate_hz) // g
+    n_out = -(-len(audio) * up // down)
+    # In blocks: resample_poly works in float64, and an hour in one call held three copies
+    # of it (over 1 GB). Blocks start on whole filter periods (`down` inputs, `up` outputs)
+    # and carry enough real signal on each side for the filter, so the output is the same.
+    block_in = down * max(1, RESAMPLE_BLOCK_S * int(sample_rate_hz) // down)
+    pad_in = down * RESAMPLE_PAD_PERIODS
+    out = np.empty(n_out, np.float32)
+    for start in range(0, len(audio), block_in):
+        lo = max(start - pad_in, 0)
+        hi = min(start + block_in + pad_in, len(audio))
+        part = resample_poly(audio[lo:hi], up, down)
+        skip = (start - lo) // down * up
+        want = min(block_in // down * up, n_out - start // down * up)
+        out[start // down * up:start // down * up + want] = part[skip:skip + want]
+    return out
 
 
 def to_pcm16(audio_16k: np.ndarray) -> bytes:
@@ -33,8 +50,13 @@ def frame_db(audio_16k: np.ndarray) -> np.ndarray:
     n = len(audio_16k) // hop
     if n == 0:
         return np.zeros(0, dtype=np.float32)
-    frames = audio_16k[: n * hop].reshape(n, hop).astype(np.float64)
-    return (10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-10)).astype(np.float32)
+    out = np.empty(n, np.float32)
+    # A block of frames at a time: float64 squares of an hour of audio would be 0.9 GB.
+    for lo in range(0, n, DB_BLOCK_FRAMES):
+        hi = min(lo + DB_BLOCK_FRAMES, n)
+        frames = audio_16k[lo * hop:hi * hop].reshape(hi - lo, hop).astype(np.float64)
+        out[lo:hi] = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    return out
 
 
 def speech_span_s(audio_16k: np.ndarray, floor_db: float = 35.0) -> tuple[float, float] | None:

@@ -7,11 +7,17 @@ import os
 
 import numpy as np
 
-from pipeline.timing.audio import SAMPLE_RATE_HZ
+from pipeline.timing.audio import FRAME_S, SAMPLE_RATE_HZ, frame_db
 from pipeline.types import Word
 
 BEAM_SIZE = 5        # beam search costs little on tiny.en and mishears less than greedy
 CPU_THREADS = 2
+# faster-whisper computes the features of all it is given at once, in float64: an hour of
+# narration took 3.7 GB. Long audio is transcribed in pieces of at most PIECE_S, each cut at
+# the quietest moment of the CUT_SEARCH_S before its end (a pause, so no word is split).
+PIECE_S = 180.0
+CUT_SEARCH_S = 30.0
+CUT_QUIET_S = 0.2    # the quietest stretch of this length marks the cut
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,6 +36,40 @@ def transcribe_16k(audio_16k: np.ndarray, on_progress=None) -> list[Word]:
 
     `on_progress(t_s)` is called with the end time of each decoded segment.
     """
+    words: list[Word] = []
+    for start, stop in pieces(audio_16k):
+        offset_s = start / SAMPLE_RATE_HZ
+        report = None if on_progress is None else (lambda t_s, o=offset_s: on_progress(o + t_s))
+        for w in _transcribe_piece(audio_16k[start:stop], report):
+            words.append(Word(w.text, w.start_s + offset_s, w.end_s + offset_s, w.probability))
+    return words
+
+
+def pieces(audio_16k: np.ndarray) -> list[tuple[int, int]]:
+    """Sample ranges covering the audio, each at most PIECE_S long, cut in pauses."""
+    n = len(audio_16k)
+    piece = int(PIECE_S * SAMPLE_RATE_HZ)
+    if n <= piece:
+        return [(0, n)]
+    db = frame_db(audio_16k)
+    hop = int(FRAME_S * SAMPLE_RATE_HZ)
+    quiet_frames = max(1, int(round(CUT_QUIET_S / FRAME_S)))
+    # Mean level of the stretch starting at each frame (a running sum over dB is fine for a rank).
+    csum = np.concatenate([[0.0], np.cumsum(db, dtype=np.float64)])
+    stretch = (csum[quiet_frames:] - csum[:-quiet_frames]) / quiet_frames
+    ranges, start = [], 0
+    while n - start > piece:
+        lo_f = (start + piece - int(CUT_SEARCH_S * SAMPLE_RATE_HZ)) // hop
+        hi_f = min((start + piece) // hop - quiet_frames, len(stretch))
+        best = lo_f + int(np.argmin(stretch[lo_f:hi_f]))
+        cut = (best + quiet_frames // 2) * hop     # the middle of the quiet stretch
+        ranges.append((start, cut))
+        start = cut
+    ranges.append((start, n))
+    return ranges
+
+
+def _transcribe_piece(audio_16k: np.ndarray, on_progress=None) -> list[Word]:
     if len(audio_16k) < SAMPLE_RATE_HZ // 10:
         return []
     segments, _info = load_model().transcribe(
