@@ -1,13 +1,14 @@
 """Lip-sync measurements of the mouth drivers (issue 3); results go in checkpoints/MODEL_CARD.md.
 
-    python benchmarks/eval_lipsync.py [--synthetic 30] [--no-render] [--json out.json]
+    python benchmarks/eval_lipsync.py [--synthetic 30] [--no-render] [--json out.json] [--plots DIR]
 
 1. Held-out synthetic speech: Piper utterances from a seed the training never used, clean and
    augmented; the network (audio only) against the rule targets on Piper's exact phones:
    mean absolute error per parameter, r of the mouth opening, closures, silences. Beside it,
    the timing stage on the same clean audio (Whisper + forced alignment, as for a narration):
    its phone boundaries against Piper's exact ones (signed: negative = aligned earlier) and
-   the rules track's opening on aligned phones against the one on exact phones (r, best lag).
+   the rules track's opening on aligned phones against the one on exact phones (r, best lag);
+   and the rules track's own closures and open frames in long silences on exact phones.
 2. Real speech with transcripts (../shared/eval/speech): the network against rule targets
    from forced alignment of the transcript (`pipeline.timing.align`); for the speechbrain
    clips also against targets from the hand-marked TIMIT phone boundaries in the annotation
@@ -18,7 +19,9 @@
    frame (`pipeline.render`), per mouth driver: Pearson r at zero lag and the best lag
    within +-300 ms, closures and silences in the rendered pixels. The forced alignment is
    checked against the real face too: the share of aligned p/b/m during which the real lips
-   close, beside the same share for the other speech phones (what misplaced ones would get).
+   close, beside the same share for the other speech phones (what misplaced ones would get),
+   and the silence rule is applied to the real face (its own open frames in long silences).
+   `--plots DIR` draws real and rendered aperture against time, phones and words marked.
 Aperture (issue 3): mean inner-lip gap of landmark pairs 13-14, 82-87, 312-317 over the
 outer eye-corner distance 33-263; FaceMesh with refine_landmarks in video mode; time zero
 is the start of the audio; both series resampled to 100 Hz.
@@ -172,13 +175,15 @@ def alignment_vs_exact(audio_16k: np.ndarray, text: str, exact: list[Phone], dur
 def synthetic(n_utterances: int) -> dict:
     from training import augment, corpus, texts
 
-    rows: dict[str, list[dict]] = {"clean": [], "augmented": []}
+    # "rules": the rule targets against themselves, for their own closures and silences
+    rows: dict[str, list[dict]] = {"clean": [], "augmented": [], "rules": []}
     alignment: list[dict] = []
     voice = corpus.seeded_voice(float(SYNTHETIC_SEED))  # Piper's noise seeded too: same clips every run
     for i, text in enumerate(texts.texts(n_utterances, SYNTHETIC_SEED)):
         rng = np.random.default_rng([SYNTHETIC_SEED, i])
         utt = corpus.synthesize(voice, text, rng)
         target = mouth.track(utt.phones, utt.duration_s, FPS)
+        rows["rules"].append(compare_tracks(target, target, utt.phones))
         alignment.append(alignment_vs_exact(utt.audio_16k, text, utt.phones, utt.duration_s))
         try:
             noisy = augment.augment(utt.audio_16k, rng)
@@ -352,6 +357,21 @@ def real_closures(phones: list[Phone], times_s: np.ndarray, real: np.ndarray) ->
             "phones": [(p.label, round(p.start_s, 3), round(p.end_s, 3)) for p in phones]}
 
 
+def real_silences(phones: list[Phone], times_s: np.ndarray, real: np.ndarray,
+                  duration_s: float) -> dict:
+    """The silence rule applied to the real face: its open frames in silences over 0.5 s.
+
+    Real speakers part their lips before a phrase (and some close slowly after one), so this
+    is the reference for the rendered count, not zero.
+    """
+    step_s = float(np.median(np.diff(times_s))) if len(times_s) > 1 else 1.0 / FPS
+    centres = times_s + 0.5 * step_s
+    silences = silence_frames(phones, centres, duration_s)
+    silences = silences[np.isfinite(real[silences])]
+    return {"real_open_in_silence": int(np.sum(real[silences] >= CLOSED_APERTURE)),
+            "real_silence_frames": int(len(silences))}
+
+
 def to_series(times_s: np.ndarray, values: np.ndarray, duration_s: float) -> np.ndarray:
     keep = np.isfinite(values)
     grid = np.arange(0.0, duration_s, 1.0 / SERIES_HZ)
@@ -375,8 +395,11 @@ def real_video(render: bool, drivers: tuple[str, ...] = DRIVERS) -> dict:
         times = timing.align(speech, None)
         phones = times.phones
         entry = {"frames": len(frames), "duration_s": duration_s,
-                 "real_aperture_std": float(np.nanstd(real)), "tracks": {}, "rendered": {}}
+                 "real_aperture_std": float(np.nanstd(real)), "tracks": {}, "rendered": {},
+                 "real_series": reference.tolist()}
         entry |= real_closures(phones, times_s, real)
+        entry["words"] = [(w.text, round(w.start_s, 3), round(w.end_s, 3)) for w in times.words]
+        entry |= real_silences(phones, times_s, real, duration_s)
         tracks = {
             "net": net.track_from_audio(audio, net.SAMPLE_RATE_HZ, duration_s, FPS),
             "rules": mouth.track(phones, duration_s, FPS),
@@ -394,12 +417,15 @@ def real_video(render: bool, drivers: tuple[str, ...] = DRIVERS) -> dict:
         results[path.stem] = entry
         print(f"  {path.stem}: real lips close during {entry['real_closed_in_pbm'] or 0:.0%} of "
               f"{entry['real_pbm_phones']} aligned p/b/m (during {entry['real_closed_in_other'] or 0:.0%}"
-              " of the other speech phones)", flush=True)
+              " of the other speech phones); the real mouth is open in "
+              f"{entry['real_open_in_silence']} of its {entry['real_silence_frames']} frames in "
+              f"silences over {LONG_SILENCE_S:g} s", flush=True)
         print(f"  {path.stem}: " + ", ".join(
             f"{k} r0 {v['r0']:+.2f} (best {v['best_r']:+.2f} at {v['best_lag_s'] * 1000:+.0f} ms)"
             for k, v in entry["tracks"].items()), flush=True)
         for name, v in entry["rendered"].items():
-            print(f"    rendered {name}: {v}", flush=True)
+            print(f"    rendered {name}: " + str({k: x for k, x in v.items() if k != "series"}),
+                  flush=True)
     return results
 
 
@@ -468,11 +494,47 @@ def render_and_measure(first_frame: np.ndarray, audio: np.ndarray, times, tracks
                                   if len(closures) else None),
                 "open_in_silence": int(np.sum(rendered[silences] >= CLOSED_APERTURE)),
                 "aperture_std": float(np.nanstd(rendered)), "how": how,
+                "series": series.tolist(),   # 100 Hz from time zero, for plots beside real_series
             }
     return out
 
 
 # ----------------------------------------------------------------------------- report
+
+def plot_video(name: str, entry: dict, folder: Path) -> Path:
+    """Real and rendered aperture against time, phones and words marked: where they disagree."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid_s = np.arange(len(entry["real_series"])) / SERIES_HZ
+    fig, ax = plt.subplots(figsize=(max(12.0, 4.0 * entry["duration_s"]), 4.5))
+    ax.plot(grid_s, entry["real_series"], "k", lw=1.5, label="real")
+    for driver, m in entry["rendered"].items():
+        if "series" in m:
+            ax.plot(grid_s[: len(m["series"])], m["series"], lw=1,
+                    label=f"rendered {driver} (r0 {m['r0']:+.2f})")
+    top = max([np.max(entry["real_series"]), 0.05]
+              + [np.max(m["series"]) for m in entry["rendered"].values() if m.get("series")])
+    for label, start_s, end_s in entry["phones"]:
+        ax.axvline(start_s, color="0.85", lw=0.5)
+        if label != SILENCE:
+            ax.text(0.5 * (start_s + end_s), 1.05 * top, label, ha="center", fontsize=6,
+                    color="C3" if label in BILABIALS else "0.3")
+    for word, start_s, end_s in entry.get("words", []):
+        ax.text(0.5 * (start_s + end_s), 1.12 * top, word, ha="center", fontsize=8)
+    ax.axhline(CLOSED_APERTURE, color="C2", ls=":", lw=0.8)
+    ax.set(xlabel="s from the start of the audio", ylabel="aperture (/ eye-corner distance)",
+           ylim=(0, 1.2 * top), title=name)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.png"
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
 
 def print_mae(title: str, summary: dict) -> None:
     print(f"\n{title}: {summary['clips']} clips, mean MAE {summary['mae_mean']:.3f}, "
@@ -519,6 +581,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     parser.add_argument("--render-drivers", default=",".join(DRIVERS),
                         help="drivers to render (the slow part; net,fusion after retraining)")
+    parser.add_argument("--plots", type=Path, default=None,
+                        help="folder for one PNG per real video: real vs rendered aperture, phones")
     args = parser.parse_args()
 
     parts = set(args.parts.split(","))
@@ -528,6 +592,9 @@ def main() -> None:
         results["synthetic"] = synthetic(args.synthetic)
         for kind in ("clean", "augmented"):
             print_mae(f"synthetic, {kind}", results["synthetic"][kind])
+        rules = results["synthetic"]["rules"]
+        print(f"\nrules on exact phones: p/b/m closed {rules['closed_in_pbm']:.0%}, open frames in "
+              f"long silences {rules['open_in_silence']}/{rules['silence_frames']}")
         a = results["synthetic"]["alignment"]
         print(f"\ntiming stage on clean synthetic audio vs Piper's exact phones ({a['clips']} clips, "
               f"{a['boundaries']} boundaries): offset median {a['offset_median_s'] * 1000:+.0f} ms, "
@@ -550,6 +617,9 @@ def main() -> None:
         drivers = tuple(d for d in DRIVERS if d in args.render_drivers.split(","))
         results["real_video"] = real_video(render=not args.no_render, drivers=drivers)
         print_video(results["real_video"])
+        if args.plots:
+            for name, entry in results["real_video"].items():
+                print(f"plot: {plot_video(name, entry, args.plots)}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
 

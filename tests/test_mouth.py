@@ -172,3 +172,79 @@ def test_envelope_baseline_follows_loudness():
     assert track.values.min() >= 0 and track.values.max() <= 1
     silent = mouth.from_envelope(np.zeros(1000, np.float32), sample_rate_hz, 0.5, FPS)
     assert np.all(silent.values == 0)
+
+
+# A real Piper utterance with its exact phone timing: sibilants, w, r, and a 1 s pause.
+PIPER_SCRIPT = "We saw six swans, so she rowed for a while. [pause 1s] Then Bob sang."
+
+
+@pytest.fixture(scope="module")
+def piper():
+    from pipeline.speech import load_voice, synthesize
+    from pipeline.text import prepare_script
+
+    speech = synthesize(prepare_script(PIPER_SCRIPT), load_voice("joe"))
+    return speech, mouth.track(speech.phones, speech.duration_s, FPS)
+
+
+def relative_openings(speech, track, labels: tuple[str, ...]) -> list[float]:
+    """Mean opening over the middle half of each phone with one of labels, over the speech mean."""
+    opening = mouth.mouth_opening(track)
+    centres = (np.arange(len(track)) + 0.5) / FPS
+    speaking = np.zeros(len(track), dtype=bool)
+    out = []
+    for p in speech.phones:
+        if p.label != "SIL":
+            speaking |= (centres >= p.start_s) & (centres < p.end_s)
+    for p in speech.phones:
+        if p.label in labels:
+            q = 0.25 * p.duration_s
+            middle = (centres >= p.start_s + q) & (centres < p.end_s - q)
+            if middle.any():
+                out.append(float(opening[middle].mean()))
+    return [x / float(opening[speaking].mean()) for x in out]
+
+
+def test_lips_part_before_a_phrase_after_a_breath_pause(piper):
+    speech, track = piper
+    pause = max((p for p in speech.phones if p.label == "SIL"), key=lambda p: p.duration_s)
+    assert pause.duration_s > 0.9 and pause.end_s < speech.duration_s - 0.5
+    centres = (np.arange(len(track)) + 0.5) / FPS
+    ready = (centres >= pause.end_s - 0.15) & (centres < pause.end_s - 0.08)
+    still = (centres >= pause.start_s + 0.2) & (centres < pause.end_s - 0.35)
+    opening = mouth.mouth_opening(track)
+    # Real speakers part their lips 0.2-0.5 s before speaking again; the rest of the pause is shut.
+    assert ready.sum() >= 2 and opening[ready].min() > 0.2
+    assert still.sum() >= 10 and opening[still].max() < 0.03
+    # Without the preparation the lips stay shut until the first phone's own anticipation.
+    unprepared = mouth.mouth_opening(mouth.track(speech.phones, speech.duration_s, FPS,
+                                                 prepare_lead_s=0.0))
+    assert unprepared[ready].max() < 0.03
+    # Only before more speech: the clip's end stays shut, and "Bob" still closes for its b's.
+    assert opening[centres > speech.phones[-1].start_s + 0.15].max() < 0.03
+    assert max(relative_openings(speech, track, ("B",))) == 0.0
+
+
+def test_sibilants_keep_the_lips_apart(piper):
+    # The tongue makes s, z and sh: the lips stay parted over the closed teeth, as in real faces.
+    speech, track = piper
+    sibilants = relative_openings(speech, track, ("S", "Z", "SH"))
+    assert len(sibilants) >= 8
+    assert min(sibilants) > 0.5 and np.mean(sibilants) > 0.6, sibilants
+
+
+def test_w_narrows_the_lips_between_open_vowels(piper):
+    # "a while": w's lip opening wins over the open vowels either side of it
+    speech, track = piper
+    w = relative_openings(speech, track, ("W",))
+    assert len(w) >= 3 and max(w) < 0.7, w
+
+
+def test_rounding_narrows_the_lip_gap():
+    def target(phone: str, name: str) -> float:
+        return float(targets.TABLE[phone][0][0][ARTICULATION.index(name)])
+
+    # ao drops the jaw further than ah, but its rounded lips part less; er against ih alike
+    assert target("AO", "jaw_open") > target("AH", "jaw_open")
+    assert target("AO", "lip_open") < 0.85 * target("AH", "lip_open")
+    assert target("ER", "lip_open") < 0.85 * target("IH", "lip_open")

@@ -5,7 +5,8 @@ flat over the middle of the phone and decays exponentially outside it: slowly be
 the phone (anticipation: the lips head for the next phone ~60-100 ms early, rounding
 earliest) and faster after it (carry-over). The value at time t is the dominance-weighted
 mean of all targets. Pauses are phones too: a short one targets most of the previous shape
-(the mouth holds, softly), a long one pulls hard towards rest, from ~120 ms into the pause.
+(the mouth holds, softly), a long one pulls hard towards rest, from ~120 ms into the pause,
+until the lips part again ahead of the next phrase (PREPARE_LEAD_S before its first phone).
 
 The blend is sampled at FRAME_SUBSAMPLES x fps, smoothed with a triangle two frames wide
 (the only smoothing) and read at frame centres; then the hard constraints (p/b/m closed,
@@ -45,6 +46,14 @@ PAUSE_REST_DOMINANCE = 3.0
 PAUSE_RELAX_S = 0.12          # a long pause's full pull starts this long after it begins
 PAUSE_PREPARE_S = 0.10        # ... and ends this long before the next phone
 PAUSE_FALLOFF_S = 0.04
+# Before speaking again after a breath pause, speakers part the lips and lower the jaw ahead
+# of the sound (inhaling through the mouth, setting up the first gesture): both real talking-
+# face videos open 0.2-0.5 s before the first phone of a phrase (benchmarks/eval_lipsync.py).
+PREPARE_LEAD_S = 0.3          # the mouth starts to part this long before the phrase's first phone
+PREPARE_MIN_PAUSE_S = LONG_PAUSE_S  # only after a breath pause; shorter ones hold the last shape
+PREPARE_TARGET = {"jaw_open": 0.3, "lip_open": 0.35, "teeth_show": 0.2}
+PREPARE_DOMINANCE = 1.5
+PREPARE = np.array([PREPARE_TARGET.get(n, 0.0) for n in ARTICULATION], dtype=np.float64)
 REST_DOMINANCE = 1e-4         # a faint pull to rest everywhere: defined where nothing speaks
 
 
@@ -88,7 +97,7 @@ def _clean(phones: list[Phone], duration_s: float) -> list[tuple[str, float, flo
 
 
 def _pause_segment(start_s: float, end_s: float, first: bool, last: bool,
-                   previous: np.ndarray) -> _Segment:
+                   previous: np.ndarray, lead_s: float) -> _Segment:
     """A pause: short ones hold (most of) the previous shape, long ones pull hard to rest."""
     dur = end_s - start_s
     # 0 for a short pause .. 1 for a long one
@@ -99,7 +108,7 @@ def _pause_segment(start_s: float, end_s: float, first: bool, last: bool,
     strength = PAUSE_HOLD_DOMINANCE + frac * (PAUSE_REST_DOMINANCE - PAUSE_HOLD_DOMINANCE)
     if frac == 1.0:
         lo = start_s if first else start_s + PAUSE_RELAX_S
-        hi = end_s if last else end_s - PAUSE_PREPARE_S
+        hi = end_s if last else end_s - max(PAUSE_PREPARE_S, lead_s)
     else:
         margin = 0.5 * (1.0 - PLATEAU_FRACTION) * dur
         lo, hi = start_s + margin, end_s - margin
@@ -110,15 +119,33 @@ def _pause_segment(start_s: float, end_s: float, first: bool, last: bool,
                     np.full(len(ARTICULATION), strength, dtype=np.float64), falloff, falloff)
 
 
-def _segments(phones: list[Phone], duration_s: float) -> list[_Segment]:
+def _prepare_segment(end_s: float, lead_s: float) -> _Segment:
+    """The lips parting ahead of a phrase; the first phone's own anticipation takes over."""
+    dominance = np.full(len(ARTICULATION), PREPARE_DOMINANCE)
+    falloff = np.full(len(ARTICULATION), PAUSE_FALLOFF_S)
+    start_s = end_s - lead_s
+    # The pull builds over the first half of the lead (from 5% at its start: three time
+    # constants) and holds over the second: the lips part gradually, not in a snap.
+    return _Segment(start_s, end_s, (start_s + 0.5 * lead_s, end_s), PREPARE, dominance,
+                    np.full(len(ARTICULATION), lead_s / 6.0), falloff)
+
+
+def _segments(phones: list[Phone], duration_s: float, prepare_lead_s: float) -> list[_Segment]:
     spans = _clean(phones, duration_s)
     carry = np.full(len(ARTICULATION), CARRYOVER_S)
     segments: list[_Segment] = []
     for i, (label, start, end) in enumerate(spans):
         if label == SILENCE:
             previous = segments[-1].target if segments else targets.REST
-            segments.append(_pause_segment(start, end, first=i == 0, last=i == len(spans) - 1,
-                                           previous=previous))
+            last = i == len(spans) - 1
+            # Only a breath pause before more speech (a short one holds the last shape), and
+            # never more than its second half.
+            lead_s = (0.0 if last or end - start < PREPARE_MIN_PAUSE_S
+                      else min(prepare_lead_s, 0.5 * (end - start)))
+            segments.append(_pause_segment(start, end, first=i == 0, last=last,
+                                           previous=previous, lead_s=lead_s))
+            if lead_s > 0.0:
+                segments.append(_prepare_segment(end, lead_s))
             continue
         parts = targets.TABLE[label]
         step = (end - start) / len(parts)
@@ -182,18 +209,20 @@ def _impose(values: np.ndarray, phones: list[Phone], duration_s: float, fps: flo
             values[frames, k] = np.clip(values[frames, k], low, high)
 
 
-def track(phones: list[Phone], duration_s: float, fps: float) -> MouthTrack:
+def track(phones: list[Phone], duration_s: float, fps: float,
+          prepare_lead_s: float = PREPARE_LEAD_S) -> MouthTrack:
     """Mouth articulation per video frame from timed ARPAbet phones.
 
     n_frames = int(round(duration_s * fps)); frame i is sampled at its centre (i + 0.5) / fps.
-    Time not covered by any phone is silence.
+    Time not covered by any phone is silence. `prepare_lead_s`: how long before a phrase that
+    follows a breath pause the lips start to part (0: closed until the first phone pulls).
     """
     n_frames = frame_count(duration_s, fps)
     if n_frames == 0:
         return MouthTrack(fps=fps, values=np.zeros((0, len(ARTICULATION)), dtype=np.float32))
     s = FRAME_SUBSAMPLES
     dense_times = (np.arange(n_frames * s, dtype=np.float64) + 0.5) / (s * fps)
-    segments = _segments(phones, n_frames / fps)
+    segments = _segments(phones, n_frames / fps, prepare_lead_s)
     values = _smooth_to_frames(_blend(segments, dense_times), n_frames)
     _impose(values, phones, n_frames / fps, fps)
     values = np.clip(values, 0.0, 1.0).astype(np.float32)

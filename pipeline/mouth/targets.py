@@ -59,14 +59,16 @@ _CONSONANTS: dict[str, dict[str, float]] = {
     "TH": dict(jaw_open=0.20, lip_open=0.25, teeth_show=0.50, tongue_show=0.80),
     "DH": dict(jaw_open=0.20, lip_open=0.22, teeth_show=0.50, tongue_show=0.70),
     "L": dict(jaw_open=0.30, lip_open=0.28, teeth_show=0.30, tongue_show=0.45),
-    # sibilants: teeth together, small gap
-    "S": dict(jaw_open=0.08, lip_open=0.15, lip_width=0.50, upper_lip_raise=0.30, teeth_show=0.80),
-    "Z": dict(jaw_open=0.08, lip_open=0.15, lip_width=0.45, upper_lip_raise=0.30, teeth_show=0.80),
-    # post-alveolars: teeth close, lips protruded
-    "SH": dict(jaw_open=0.12, lip_open=0.22, lip_round=0.55, upper_lip_raise=0.50, teeth_show=0.70),
-    "ZH": dict(jaw_open=0.12, lip_open=0.22, lip_round=0.50, upper_lip_raise=0.45, teeth_show=0.70),
-    "CH": dict(jaw_open=0.12, lip_open=0.18, lip_round=0.50, upper_lip_raise=0.45, teeth_show=0.70),
-    "JH": dict(jaw_open=0.14, lip_open=0.20, lip_round=0.45, upper_lip_raise=0.40, teeth_show=0.65),
+    # sibilants: teeth together, lips apart. The tongue makes the sound, so the lips stay parted
+    # over the closed teeth: in real faces (FaceMesh inner-lip gap, both eval videos) the lip gap
+    # during s/z is as wide as the speech average, not shut like a p.
+    "S": dict(jaw_open=0.08, lip_open=0.35, lip_width=0.50, upper_lip_raise=0.30, teeth_show=0.80),
+    "Z": dict(jaw_open=0.08, lip_open=0.35, lip_width=0.45, upper_lip_raise=0.30, teeth_show=0.80),
+    # post-alveolars: teeth close, lips protruded and flared apart (a funnel, wider than for s)
+    "SH": dict(jaw_open=0.12, lip_open=0.45, lip_round=0.55, upper_lip_raise=0.50, teeth_show=0.70),
+    "ZH": dict(jaw_open=0.12, lip_open=0.45, lip_round=0.50, upper_lip_raise=0.45, teeth_show=0.70),
+    "CH": dict(jaw_open=0.12, lip_open=0.45, lip_round=0.50, upper_lip_raise=0.45, teeth_show=0.70),
+    "JH": dict(jaw_open=0.14, lip_open=0.45, lip_round=0.45, upper_lip_raise=0.40, teeth_show=0.65),
     # alveolar stops and nasal: jaw fairly high, lips free
     "T": dict(jaw_open=0.18, lip_open=0.20, teeth_show=0.45, tongue_show=0.10),
     "D": dict(jaw_open=0.18, lip_open=0.20, teeth_show=0.40, tongue_show=0.10),
@@ -101,7 +103,10 @@ _DOMINANCE_BY_CLASS: dict[str, dict[str, float]] = {
     "lingual": {"jaw_open": 0.8, "lip_open": 0.6, **dict.fromkeys(_SHAPE, 0.15),
                 "teeth_show": 0.5, "upper_lip_raise": 0.5, "tongue_show": 0.6,
                 "lower_lip_tuck": 1.0, "lip_press": 1.0},
-    "rounded": {"lip_round": 3.0, "lip_width": 2.0, "lip_open": 1.5, "jaw_open": 1.0},
+    # w and r narrow the lip opening itself (w nearly as much as a closure): their lip gap must
+    # win over the open vowels around them, as their rounding does. Real lips during w/r show
+    # 0.1-0.5 of the speech-average gap (both eval videos); at 1.5 the vowels kept them open.
+    "rounded": {"lip_round": 3.0, "lip_width": 2.0, "lip_open": 3.0, "jaw_open": 2.0},
     "glide": {"lip_width": 1.5, "jaw_open": 0.8, "lip_open": 0.8},
     "aspirate": dict.fromkeys(ARTICULATION, 0.1),
     "vowel": {},
@@ -119,6 +124,12 @@ _CLASS_OF: dict[str, str] = {
 }
 # Rounded vowels pull rounding harder than other vowels pull spreading: rounding anticipates.
 _VOWEL_ROUND_DOMINANCE = 1.8
+# Rounding purses the lips into a small opening, so a rounded vowel parts the lips less than an
+# unrounded one with the same jaw: its lip gap and the lower lip's drop with the jaw shrink by
+# these fractions at lip_round = 1. On both eval videos the real inner-lip gap during rounded
+# vowels (er, ao) was half of what the unrounded tables gave relative to the other vowels.
+ROUND_NARROWS_LIP_OPEN = 0.6
+ROUND_NARROWS_JAW_OPEN = 0.3
 
 # Hard constraints re-imposed after blending and smoothing, so no blur can hide them:
 # {phone: {parameter: (low, high)}} for every frame inside the phone (at least one frame).
@@ -150,12 +161,21 @@ def _dominance(phone: str, target: dict[str, float]) -> np.ndarray:
     return dom
 
 
+def _rounded(vowel: dict[str, float]) -> dict[str, float]:
+    """A vowel target with its opening narrowed by its own rounding."""
+    r = vowel.get("lip_round", 0.0)
+    return vowel | {"lip_open": vowel.get("lip_open", 0.0) * (1.0 - ROUND_NARROWS_LIP_OPEN * r),
+                    "jaw_open": vowel.get("jaw_open", 0.0) * (1.0 - ROUND_NARROWS_JAW_OPEN * r)}
+
+
 def _build() -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     table: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for phone, target in {**_VOWELS, **_CONSONANTS}.items():
+    for phone, target in _VOWELS.items():
+        table[phone] = [(_vector(_rounded(target)), _dominance(phone, target))]
+    for phone, target in _CONSONANTS.items():
         table[phone] = [(_vector(target), _dominance(phone, target))]
     for phone, halves in _DIPHTHONGS.items():
-        table[phone] = [(_vector(h), _dominance(phone, h)) for h in halves]
+        table[phone] = [(_vector(_rounded(h)), _dominance(phone, h)) for h in halves]
     return table
 
 
