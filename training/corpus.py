@@ -14,6 +14,7 @@ whether it is held out.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -121,6 +122,17 @@ def synthesize(voice, text: str, rng: np.random.Generator) -> Utterance:
         t += len(audio_16k) / net.SAMPLE_RATE_HZ
     pieces.append(np.zeros(int(rng.uniform(*EDGE_SILENCE_S) * net.SAMPLE_RATE_HZ), dtype=np.float32))
     return Utterance(np.concatenate(pieces), phones)
+
+
+def targets_digest() -> str:
+    """A short digest of the rule tables the targets come from. It names the cache file, so a
+    change to the mouth rules builds a fresh corpus instead of training on stale targets."""
+    from pipeline.mouth import rules, targets
+
+    h = hashlib.sha256()
+    for module in (rules, targets):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()[:10]
 
 
 def features_and_targets(utterance: Utterance, audio_16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

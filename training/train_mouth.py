@@ -144,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.time()
-    cache = CACHE / f"corpus_u{args.utterances}_s{args.seed}_f{corpus.FORMAT}.npz"
+    cache = CACHE / f"corpus_u{args.utterances}_s{args.seed}_f{corpus.FORMAT}_{corpus.targets_digest()}.npz"
     if not cache.exists():
         corpus.build(args.utterances, args.seed, cache, workers=args.workers)
     corpus_s = time.time() - started
