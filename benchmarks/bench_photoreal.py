@@ -11,7 +11,8 @@ from a real recording (1:1, no captions) and measure, per output frame:
 
 A longer clip (60 s) on LONG_CLIP_PORTRAITS gives the blink rate with more events. A contact
 sheet per portrait (photo, mouth closed, mouth open, deepest blink, head turned most) goes
-to out/photoreal/. Results: benchmarks/photoreal_results.json.
+to out/photoreal/. The eval's real recordings (../shared/eval/video) give the identity measure
+between real frames around their blinks, for scale. Results: benchmarks/photoreal_results.json.
 
     nice -n 10 python benchmarks/bench_photoreal.py [--only selfie,facerec_obama] [--no-long]
 """
@@ -41,7 +42,7 @@ from pipeline.face.detect import find_faces, quiet_native_logs  # noqa: E402
 from pipeline.face.photo import load_photo  # noqa: E402
 from pipeline.types import MOTION  # noqa: E402
 from pipeline.video.layout import plan_layout  # noqa: E402
-from pipeline.video.probe import read_frames  # noqa: E402
+from pipeline.video.probe import probe, read_frames  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 PORTRAITS_DIR = EVAL / "portraits"
@@ -49,6 +50,8 @@ SELFIE = ROOT / "examples" / "selfie.png"
 SHORT_CLIP = EVAL / "speech" / "ljspeech_LJ001-0001.wav"     # 9.7 s of read speech
 LONG_CLIP = EVAL / "speech" / "musetalk_eng_60s.wav"          # 60 s, for the blink rate
 LONG_CLIP_PORTRAITS = ("selfie", "facerec_obama")
+REAL_VIDEOS = EVAL / "video"                                  # real recordings: what a blink costs
+REAL_BLINK_LAG_FRAMES = 5     # a blink's deepest frame vs this many frames before it (eyes open)
 OUT_DIR = ROOT / "out" / "photoreal"
 RESULTS_PATH = ROOT / "benchmarks" / "photoreal_results.json"
 ASPECT = "1:1"
@@ -98,6 +101,9 @@ class ClipMeasures:
     identity_still: float | None          # the unanimated photo as laid out in the frame
     identity_rest: float | None           # the rest face (photo lips closed) vs the photo
     identity_vs_rest_max: float | None    # frames vs the rest face: drift from motion alone
+    rest_aperture: float | None           # FaceMesh mouth aperture of the rest face: must read
+                                          # closed (< ~0.03), or a lower identity_rest only
+                                          # means the photo's open mouth was left open
     identity_missed: int                  # frames with no dlib face / no descriptor
     identity_max_frame: int               # where the largest distance was (-1: none)
     identity_max_at: dict                 # eye closure and mouth aperture in that frame
@@ -215,26 +221,27 @@ def descriptor(image: np.ndarray, points_px: np.ndarray | None,
 
 
 def reference_faces(photo: np.ndarray, photo_desc: np.ndarray | None, config: RenderConfig
-                    ) -> tuple[float | None, float | None, np.ndarray | None]:
-    """(still, rest, rest descriptor): distances to the photo of (a) the photo merely scaled
-    into the frame, the floor resampling sets; (b) the renderer's rest face, whose parted or
-    smiling lips are closed once before any motion. Frames are also compared with (b), to
-    tell drift from the animation apart from that one change of expression."""
+                    ) -> tuple[float | None, float | None, np.ndarray | None, float | None]:
+    """(still, rest, rest descriptor, rest aperture): distances to the photo of (a) the photo
+    merely scaled into the frame, the floor resampling sets; (b) the renderer's rest face,
+    whose parted or smiling lips are closed once before any motion. Frames are also compared
+    with (b), to tell drift from the animation apart from that one change of expression."""
     from pipeline.animate.renderer import Renderer
 
     portrait = face.analyze(photo)
     width_px, height_px = config.video.size_px
     layout = plan_layout(portrait, width_px, height_px)
     out: list[float | None] = []
-    rest_desc = None
+    rest_desc = rest_aperture = None
     for image in (layout.background, Renderer(portrait, layout).background):
         faces, _ = find_faces(image)
+        rest_aperture = round(float(lm.mouth_aperture(faces[0].landmarks_px)), 3) if faces else None
         d = (descriptor(image, faces[0].landmarks_px, crop_box(faces[0].landmarks_px, image.shape))
              if faces else None)
         rest_desc = d
         out.append(None if d is None or photo_desc is None
                    else round(float(np.linalg.norm(d - photo_desc)), 3))
-    return out[0], out[1], rest_desc
+    return out[0], out[1], rest_desc, rest_aperture
 
 
 def head_mask(points_px: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +321,36 @@ def scheduled_blinks(result, seed: int) -> list[float]:
     return peaks
 
 
+def real_blinks(videos_dir: Path = REAL_VIDEOS) -> list[dict]:
+    """What a real blink costs by the same identity measure, in the eval's real recordings.
+
+    Per blink: the descriptor distance from its deepest frame to the frame LAG before it
+    (eyes open), beside the distance over the LAG frames before that (open to open: talking
+    and head motion alone). The difference is what closing the eyes adds in a real face.
+    """
+    rows = []
+    for path in sorted(videos_dir.glob("*.mp4")) if videos_dir.exists() else []:
+        frames = list(read_frames(path))
+        first, _ = find_faces(frames[0])
+        if not first:
+            continue
+        box = crop_box(first[0].landmarks_px, frames[0].shape)
+        points = [mesh_landmarks(f, box) for f in frames]
+        ear = np.array([eye_aspect_ratio(p) if p is not None else np.nan for p in points])
+        _, peaks, deepest = blink_events(ear, probe(path).fps)
+        lag = REAL_BLINK_LAG_FRAMES
+        for peak, b in zip(peaks, deepest, strict=True):
+            if b < 2 * lag:
+                continue
+            d = [descriptor(frames[i], points[i], box) for i in (b, b - lag, b - 2 * lag)]
+            if any(x is None for x in d):
+                continue
+            rows.append({"video": path.name, "frame": b, "closure": round(peak, 2),
+                         "blink_vs_open": round(float(np.linalg.norm(d[0] - d[1])), 3),
+                         "open_vs_open": round(float(np.linalg.norm(d[1] - d[2])), 3)})
+    return rows
+
+
 # --- one clip -------------------------------------------------------------------------------
 
 def measure_clip(name: str, photo_path: Path, audio: Path, out_dir: Path,
@@ -329,7 +366,7 @@ def measure_clip(name: str, photo_path: Path, audio: Path, out_dir: Path,
     faces, _ = find_faces(photo)
     photo_desc = descriptor(photo, faces[0].landmarks_px if faces else None,
                             crop_box(faces[0].landmarks_px, photo.shape) if faces else None)
-    still_dist, rest_dist, rest_desc = reference_faces(photo, photo_desc, config)
+    still_dist, rest_dist, rest_desc, rest_aperture = reference_faces(photo, photo_desc, config)
 
     ear, aperture, yaw, dists, rest_dists, bg, ring_bg = [], [], [], [], [], [], []
     missed_identity = 0
@@ -382,6 +419,7 @@ def measure_clip(name: str, photo_path: Path, audio: Path, out_dir: Path,
         identity_mean=round(float(np.mean(dists)), 3) if dists else None,
         identity_still=still_dist, identity_rest=rest_dist,
         identity_vs_rest_max=round(max(rest_dists), 3) if rest_dists else None,
+        rest_aperture=rest_aperture,
         identity_missed=missed_identity, identity_max_frame=worst,
         identity_max_at=({"eye_closure": round(float(1 - ear_a[worst] / open_ear), 2),
                           "mouth_aperture": round(float(ap_a[worst]), 2)}
@@ -507,20 +545,25 @@ def main() -> None:
     if not args.no_long and LONG_CLIP.exists():
         jobs += [(name, path, LONG_CLIP, IDENTITY_EVERY_N_LONG, False)
                  for name, path in chosen if name in LONG_CLIP_PORTRAITS]
+    real = real_blinks()
+    for r in real:
+        print(f"real recording {r['video']}: blink frame {r['frame']} (closure {r['closure']}) "
+              f"{r['blink_vs_open']:.3f} from the open eyes {REAL_BLINK_LAG_FRAMES} frames before; "
+              f"those {r['open_vs_open']:.3f} from {REAL_BLINK_LAG_FRAMES} frames before them")
     print(table([]))
     for name, path, clip, every_n, with_sheet in jobs:
         rows.append(measure_clip(name, path, clip, OUT_DIR, every_n, with_sheet))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
         # written after every clip, so an interrupted run keeps what it measured
-        save(rows, Path(args.results), time.perf_counter() - start)
+        save(rows, Path(args.results), time.perf_counter() - start, real)
     print()
     print(table(rows))
-    report = save(rows, Path(args.results), time.perf_counter() - start)
+    report = save(rows, Path(args.results), time.perf_counter() - start, real)
     print(json.dumps(report["summary"], indent=1))
     print(f"wall {report['wall_s']} s; sheets in {OUT_DIR}; results in {args.results}")
 
 
-def save(rows: list[ClipMeasures], path: Path, wall_s: float) -> dict:
+def save(rows: list[ClipMeasures], path: Path, wall_s: float, real: list[dict] | None = None) -> dict:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "aspect": ASPECT, "seed": SEED, "short_clip": SHORT_CLIP.name, "long_clip": LONG_CLIP.name,
@@ -529,6 +572,8 @@ def save(rows: list[ClipMeasures], path: Path, wall_s: float) -> dict:
                     "blink_rate_per_min": BLINK_RATE_TARGET_PER_MIN,
                     "blink_duration_ms": BLINK_DURATION_TARGET_MS},
         "summary": summary(rows),
+        # the same identity measure between frames of real recordings, around their blinks
+        "real_video_blinks": real or [],
         "clips": [asdict(r) for r in rows],
         "wall_s": round(wall_s, 1),
     }

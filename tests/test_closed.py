@@ -1,4 +1,5 @@
-"""The closed-mouth rest face (pipeline/animate/closed.py) on a smiling photo with teeth.
+"""The closed-mouth rest face (pipeline/animate/closed.py) on a smiling photo with teeth,
+and on a wide-open mouth without teeth in view.
 
 Every frame starts from this rest face, so it must show closed lips and still be the
 person in the photo by the dlib face descriptor (the identity measure of issue 4).
@@ -89,3 +90,36 @@ def test_closed_photo_is_left_alone():
     rest = analyze(shut.image)
     # Its own closed lips found again: nothing more to close.
     assert closed.close_mouth(shut.image, rest.landmarks_px) is None
+
+
+def _lower_lip_streaks(image: np.ndarray, pts: np.ndarray) -> float:
+    """Column-to-column variation of redness in the lower lip under the seam (vertical streaks)."""
+    import cv2
+
+    eye_px = lm.eye_distance(pts)
+    seam_y = pts[14, 1]
+    cx = 0.5 * (pts[lm.MOUTH_LEFT_CORNER, 0] + pts[lm.MOUTH_RIGHT_CORNER, 0])
+    half_w = 0.5 * abs(pts[lm.MOUTH_RIGHT_CORNER, 0] - pts[lm.MOUTH_LEFT_CORNER, 0])
+    box = image[int(seam_y + 0.02 * eye_px):int(seam_y + 0.25 * eye_px),
+                int(cx - 0.8 * half_w):int(cx + 0.8 * half_w)].astype(np.float32)
+    redness = box[..., 0] - 0.5 * (box[..., 1] + box[..., 2])
+    cols = redness.mean(axis=0)
+    return float(np.std(cols - cv2.GaussianBlur(cols[None, :], (0, 0), 0.02 * eye_px)[0]))
+
+
+def test_wide_open_mouth_closes_without_streaks(monkeypatch):
+    """The open-mouthed eval portrait (no teeth in view) rests closed, and the lower lip grown
+    over its gap is smoothed across: its wet inner edge drawn out made vertical streaks."""
+    from pipeline.animate import Renderer
+
+    from conftest import eval_dir
+
+    portrait = analyze(eval_dir("portraits", "liveportrait_d19_mouth_open.jpg"))
+    layout = plan_layout(portrait, 1080, 1080)
+    smooth = Renderer(portrait, layout)
+    assert lm.mouth_aperture(analyze(smooth.background).landmarks_px) < CLOSED_APERTURE_MAX
+    monkeypatch.setattr(closed, "STRETCH_SMOOTH_E", 0.0)
+    raw = Renderer(portrait, layout)
+    assert np.array_equal(raw.points, smooth.points)      # the same geometry, only the texture
+    assert _lower_lip_streaks(smooth.background, smooth.points) < 0.85 * _lower_lip_streaks(
+        raw.background, raw.points)

@@ -69,6 +69,8 @@ def test_short_render_keeps_identity_background_and_face(tmp_path, monkeypatch):
     assert m.frames_without_face == 0
     assert m.photo_descriptor and m.identity_missed == 0
     assert m.identity_max is not None and m.identity_max <= bench.IDENTITY_MAX_TARGET
+    # the rest face every frame starts from reads closed to FaceMesh
+    assert m.rest_aperture is not None and m.rest_aperture < 0.03
     assert m.background_grey <= bench.BACKGROUND_TARGET_GREY
     # every full blink the motion track asked for shows up in the pixels
     assert m.blinks_measured >= sum(p >= 0.95 for p in m.scheduled_peaks)

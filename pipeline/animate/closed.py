@@ -55,6 +55,10 @@ LIP_GROW_MAX = 2.5            # ... up to this many times its thickness; the res
 TEETH_GAP_SHARE = 0.25        # teeth in view: the gap's mean teeth-likeness is at least this
 LIP_STRETCH_NO_TEETH = 0.7
 LIP_GROW_MAX_NO_TEETH = 1.8
+# A lip grown over a mouth without teeth draws its wet inner edge and creases out into
+# vertical streaks (liveportrait_d19_mouth_open's lower lip): it is smoothed across this much
+# where it stretched. Over teeth the lips grow from their own (dry) surface and keep their texture.
+STRETCH_SMOOTH_E = 0.015
 
 
 @dataclass
@@ -132,8 +136,8 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     edge_dn = _edge_y(p, lm.LOWER_OUTER_LIP, xs_box) - by0
     lip_up = np.maximum(seam - edge_up, move_up + 1.0)
     lip_dn = np.maximum(edge_dn - seam, move_dn + 1.0)
-    teeth_share = float(teethness[gap].mean())
-    stretch, grow_max = (LIP_STRETCH, LIP_GROW_MAX) if teeth_share >= TEETH_GAP_SHARE else \
+    with_teeth = float(teethness[gap].mean()) >= TEETH_GAP_SHARE
+    stretch, grow_max = (LIP_STRETCH, LIP_GROW_MAX) if with_teeth else \
         (LIP_STRETCH_NO_TEETH, LIP_GROW_MAX_NO_TEETH)
     grow_up = np.minimum(stretch * move_up, (grow_max - 1) * (lip_up - move_up))
     grow_dn = np.minimum(stretch * move_dn, (grow_max - 1) * (lip_dn - move_dn))
@@ -157,6 +161,12 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     out = image.copy()
     warped = cv2.remap(image, np.ascontiguousarray(src_x, np.float32), (src_y + wy0).astype(np.float32),
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if not with_teeth and STRETCH_SMOOTH_E > 0:
+        rate = np.gradient(src_y, axis=0)                    # source rows per output row
+        w = np.clip((1.0 - rate) / 0.5, 0.0, 1.0).astype(np.float32)[..., None]   # full at 2x drawn out
+        across = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), sigmaX=STRETCH_SMOOTH_E * eye_px,
+                                  sigmaY=0.5)
+        warped = np.clip(warped + w * (across - warped) + 0.5, 0, 255).astype(np.uint8)
     out[wy0:wy1, bx0:bx1] = warped
 
     seam_y = seam + by0                         # frame px per box column

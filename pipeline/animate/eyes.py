@@ -58,6 +58,7 @@ BLUR_RAMP = 0.15             # the smoothing across reaches its full weight this
 GRAIN_RAMP = 0.5             # ... reaching its full weight half way down the stretched band
 GRAIN_SIGMA_PX = 0.7         # the lid's added skin grain: blurred noise this fine ...
 GRAIN_HIGHPASS_PX = 1.5      # ... as strong as the photo's lid skin detail finer than this
+                             # (both in photo px: an enlarged photo's grain is coarser)
 GRAIN_BELOW_HALF = (0.35, 0.75)   # ... measured this far under the lower lid (eye half widths)
 GRAIN_SEED = 4
 LID_SHADE = 0.06             # a closed lid is this much darker at its lash margin (a fold of skin)
@@ -120,18 +121,21 @@ def _eye_shape(p: np.ndarray, upper_ids: tuple[int, ...], lower_ids: tuple[int, 
                     iris_px=p[iris_id].copy())
 
 
-def sample_lids(image: np.ndarray, points_px: np.ndarray) -> LidColors:
-    """The eyes of the still `image` (landmarks `points_px`, its px), once per portrait."""
+def sample_lids(image: np.ndarray, points_px: np.ndarray, photo_px: float = 1.0) -> LidColors:
+    """The eyes of the still `image` (landmarks `points_px`, its px), once per portrait.
+
+    `photo_px`: image px per px of the original photo (the layout's enlargement)."""
     p = np.asarray(points_px, dtype=np.float64)[:, :2]
     eyes = [_eye_shape(p, *ids) for ids in EYES]
     for eye in eyes:
         eye.lash_px = _lash_reach(image, eye)
         eye.skin_u, eye.skin_rgb = _lid_skin(image, eye)
-        eye.grain, eye.grain_origin = _lid_grain(image, eye)
+        eye.grain, eye.grain_origin = _lid_grain(image, eye, max(photo_px, 1.0))
     return LidColors(image=image, eyes=eyes)
 
 
-def _lid_grain(image: np.ndarray, eye: EyeShape) -> tuple[np.ndarray, tuple[float, float]]:
+def _lid_grain(image: np.ndarray, eye: EyeShape, photo_px: float = 1.0
+               ) -> tuple[np.ndarray, tuple[float, float]]:
     """A fixed noise texture over the eye box, as strong as the fine detail of the skin under
     the eye: stretched skin is smoother than the face around it, and this puts back what the
     stretch took (fixed in the eye frame, so it does not shimmer). Not measured on the lid
@@ -147,13 +151,13 @@ def _lid_grain(image: np.ndarray, eye: EyeShape) -> tuple[np.ndarray, tuple[floa
     uu = np.broadcast_to(u[None, :], vv.shape)
     src = eye.center + uu[..., None] * eye.axis_u + vv[..., None] * eye.axis_v
     luma = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    detail = luma - cv2.GaussianBlur(luma, (0, 0), GRAIN_HIGHPASS_PX)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), GRAIN_HIGHPASS_PX * photo_px)
     hp = cv2.remap(detail, src[..., 0].astype(np.float32), src[..., 1].astype(np.float32),
                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     strength = 1.4826 * float(np.median(np.abs(hp - np.median(hp))))   # robust: creases are rare
     rng = np.random.default_rng(GRAIN_SEED)
     noise = rng.standard_normal((int(np.ceil(v1 - v0)) + 2, int(np.ceil(u1 - u0)) + 2)).astype(np.float32)
-    noise = cv2.GaussianBlur(noise, (0, 0), GRAIN_SIGMA_PX)
+    noise = cv2.GaussianBlur(noise, (0, 0), GRAIN_SIGMA_PX * photo_px)
     noise *= strength / max(float(noise.std()), 1e-6)
     return noise, (u0, v0)
 

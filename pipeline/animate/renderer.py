@@ -35,7 +35,11 @@ HEAD_DEPTH_BLUR_FACE = 0.06   # head depth smoothed over this much (no folds at 
 SEGMENT_THRESHOLD = 0.5
 MOUTH_BOX_PAD_E = 0.12        # mouth box beyond the outer lips, in eye distances
 LIP_BAND_E = 0.16             # lip landmarks lie within this of the mouth line
-JAW_CLOSE_FROM_E = 0.12       # photo lip gaps beyond this (eye distances) are closed by the jaw
+JAW_CLOSE_FROM_E = 0.12       # photo lip gaps beyond this (eye distances) are closed by the jaw ...
+JAW_CLOSE_MAX_E = 0.27        # ... by at most this much (the lips close the rest)
+JAW_CLOSE_CORNER_FRAC = 0.25  # ... the mouth corners following it this much (its own share,
+                              # apart from the rig's jaw_open: below 0.25 the raised jaw of
+                              # liveportrait_d19_mouth_open no longer closes it)
 PHOTO_TEETH_APERTURE = 0.05   # photo mouths open wider than this show their own teeth
 HEAD_CHANNELS = ("head_yaw_deg", "head_pitch_deg", "head_roll_deg", "head_dx", "head_dy")
 
@@ -120,7 +124,7 @@ class Renderer:
         self._mouth_line = 0.5 * (pts[list(lm.UPPER_INNER_LIP)] + pts[list(lm.LOWER_INNER_LIP)])
         # A photo that already shows its teeth keeps them: paint cavity only, no teeth.
         self._draw_teeth = lm.mouth_aperture(pts) <= PHOTO_TEETH_APERTURE
-        self.lid_colors = eyes.sample_lids(self.background, pts)
+        self.lid_colors = eyes.sample_lids(self.background, pts, photo_px=scale)
         # Skin shading that follows the articulation (folds, cheeks, chin), per control.
         self.skin = skin.build_shading(pts, self.grid, self.rig.eye_px)
         self._skin_k = np.array([self.controls.index(n) if n in self.controls else -1
@@ -340,10 +344,11 @@ def _close_jaw(background: np.ndarray, pts: np.ndarray, roi: tuple[int, int, int
     """
     eye_px = lm.eye_distance(pts)
     gap_px = float(np.linalg.norm(pts[14, :2] - pts[13, :2]))
-    amount = float(np.clip((gap_px - JAW_CLOSE_FROM_E * eye_px) / (rig.JAW_DROP_E * eye_px), 0, 1))
+    raise_px = float(np.clip(gap_px - JAW_CLOSE_FROM_E * eye_px, 0, JAW_CLOSE_MAX_E * eye_px))
+    amount = raise_px / (rig.JAW_DROP_E * eye_px)
     if amount <= 0.02:
         return background, pts
-    face_rig = rig.build_rig(pts)
+    face_rig = rig.build_rig(pts, jaw_corner_frac=JAW_CLOSE_CORNER_FRAC)
     disp = -amount * face_rig.displacements["jaw_open"].astype(np.float64)
     keep_upper, keep_lower = _keep_sides(pts, face_rig)
     anchors = field.border_anchors(grid)

@@ -18,7 +18,7 @@ from pipeline.face import landmarks as lm
 JAW_DROP_E = 0.27          # lower inner lip drop at jaw_open=1 (chin block moves rigidly)
 JAW_CORNER_FRAC = 0.25     # mouth corners follow the jaw this much (0.3 pulled a smiling face's
                            # corners down into a long open O: identity 0.35 -> 0.33 at jaw_open 0.9;
-                           # below 0.25 the raised jaw of an open-mouthed photo no longer closes it)
+                           # closing an open-mouthed photo's jaw has its own share, renderer.py)
 JAW_CHEEK_FRAC = 0.25      # cheeks beside the mouth follow the jaw this much
 LIP_OPEN_LOWER_E = 0.12    # lower lip drop at lip_open=1, beyond the jaw
 LIP_OPEN_UPPER_E = 0.035   # upper lip lift at lip_open=1
@@ -53,8 +53,11 @@ class Rig:
     eye_px: float             # outer eye corner distance in frame px
 
 
-def build_rig(points_px: np.ndarray) -> Rig:
-    """Displacements per control for landmarks `points_px` ([478, 2+] frame px)."""
+def build_rig(points_px: np.ndarray, jaw_corner_frac: float = JAW_CORNER_FRAC) -> Rig:
+    """Displacements per control for landmarks `points_px` ([478, 2+] frame px).
+
+    `jaw_corner_frac`: how much the mouth corners follow jaw_open (the renderer closes an
+    open-mouthed photo's jaw with its own share)."""
     p = np.asarray(points_px, dtype=np.float64)[:, :2]
     eye_px = float(np.linalg.norm(p[lm.LEFT_EYE_OUTER] - p[lm.RIGHT_EYE_OUTER]))
     axis = (p[lm.LEFT_EYE_OUTER] - p[lm.RIGHT_EYE_OUTER]) / max(eye_px, 1e-6)
@@ -65,7 +68,7 @@ def build_rig(points_px: np.ndarray) -> Rig:
     mouth = _mouth_frame(q)
     lower = _lower_side(q, mouth)
     disp = {
-        "jaw_open": _jaw_open(q, mouth, lower, eye_px),
+        "jaw_open": _jaw_open(q, mouth, lower, eye_px, jaw_corner_frac),
         "lip_open": _lip_open(q, mouth, lower, eye_px),
         "lip_width": _lip_width(q, mouth),
         "lip_round": _lip_round(q, mouth, lower, eye_px),
@@ -123,20 +126,20 @@ def _u(q: np.ndarray, m: _Mouth) -> np.ndarray:
     return q[:, 0] / m.half_width
 
 
-def _jaw_open(q, m, lower, eye_px):
+def _jaw_open(q, m, lower, eye_px, corner_frac):
     u = np.abs(_u(q, m))
     dy = np.zeros(len(q))
     rel = q[:, 1] - _line(q, m)
     # Lower side: the chin block drops; toward the jaw angle less (it hinges near the ear).
     inside = np.clip(1 - u ** 2, 0, 1)
-    lateral = np.where(u <= 1, JAW_CORNER_FRAC + (1 - JAW_CORNER_FRAC) * inside,
-                       JAW_CORNER_FRAC * np.clip(1 - (u - 1) / 1.2, 0, 1))
+    lateral = np.where(u <= 1, corner_frac + (1 - corner_frac) * inside,
+                       corner_frac * np.clip(1 - (u - 1) / 1.2, 0, 1))
     depth = np.clip(rel / max(m.chin_y, 1.0), 0, 1)          # 0 at the mouth line, 1 at the chin
     mandible = depth * np.clip(1 - (u - 1) / 2.6, 0, 1)
     dy[lower] = np.maximum(lateral, mandible)[lower]
     # Upper side: corners and cheeks stretch down a little, fading toward the nose.
     fade_up = np.clip(1 + rel / max(-m.nose_y, 1.0), 0, 1)
-    upper_w = np.where(u <= 1, JAW_CORNER_FRAC * u ** 2,
+    upper_w = np.where(u <= 1, corner_frac * u ** 2,
                        JAW_CHEEK_FRAC * np.clip(1 - (u - 1) / 1.2, 0, 1)) * fade_up
     dy[~lower] = upper_w[~lower]
     out = np.zeros_like(q)
