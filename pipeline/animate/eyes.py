@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.animate.rig import LOWER_LID_RISE  # the rig's blink meets the lids at the same line
 from pipeline.face import landmarks as lm
 
-LOWER_LID_RISE = 0.12        # the lower lid rises this share of the opening at full closure
 LID_SKIN_HALF = 0.9          # lid skin stretched: at most this far above the margin (eye half widths) ...
 LID_SKIN_BROW = 0.6          # ... and at most this share of the way up to the brow (no brow hair pulled down)
 LID_SKIN_MIN_HALF = 0.3
@@ -222,6 +222,15 @@ def _smooth01(t: np.ndarray | float) -> np.ndarray | float:
     return t * t * (3 - 2 * t)
 
 
+def lid_margin(eye: EyeShape, u: np.ndarray, blink: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column u: the upper lid margin at rest, the eye opening, and how far the margin has
+    come down at `blink` (the lower lid rises to meet it the rest of the way)."""
+    top = np.interp(u, eye.upper_u, eye.upper_v)
+    opening = np.maximum(np.interp(u, eye.lower_u, eye.lower_v) - top, 0.0)
+    return top, opening, blink * (1.0 - LOWER_LID_RISE) * opening
+
+
 def lid_source(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where each eye-frame position (u, v) of a closing eye reads the still eye from.
@@ -231,11 +240,9 @@ def lid_source(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
     share of the eye opening each position shows (0 on lid skin, 1 mid-eyeball), by which
     gaze moves it.
     """
-    top = np.interp(u, eye.upper_u, eye.upper_v)
+    top, opening, drop = lid_margin(eye, u, blink)           # drop: the upper lid margin's descent
     bottom = np.interp(u, eye.lower_u, eye.lower_v)
-    opening = np.maximum(bottom - top, 0.0)
     rise = blink * LOWER_LID_RISE * opening                  # the lower lid's lift
-    drop = blink * (1.0 - LOWER_LID_RISE) * opening          # the upper lid margin's descent
     edge = top + drop
     skin = _lid_skin_px(eye, u, top)
     lash = LASH_HALF * eye.half_px
@@ -281,9 +288,8 @@ def lid_texture(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
                 ) -> tuple[np.ndarray, np.ndarray]:
     """How much skin grain each position of the upper lid lost to the stretch (0..1): where
     it is smoothed across, and where the lid's skin colour and grain replace it."""
-    top = np.interp(u, eye.upper_u, eye.upper_v)
-    opening = np.maximum(np.interp(u, eye.lower_u, eye.lower_v) - top, 0.0)
-    edge = top + blink * (1.0 - LOWER_LID_RISE) * opening
+    top, _, drop = lid_margin(eye, u, blink)
+    edge = top + drop
     lash = LASH_HALF * eye.half_px
     band_top = top - _lid_skin_px(eye, u, top)
     skin_end = top - lash - _lash_skip(eye, u, blink)
@@ -389,9 +395,8 @@ def paint_lids(roi: np.ndarray, origin: tuple[int, int], points_px: np.ndarray, 
         # the margin); where it stretched, the grain it lost comes back, and it is a touch
         # darker toward the margin, where the skin folds. (Painting it in one flat skin
         # colour looked smoother than the face and cost identity.)
-        top = np.interp(u, eye.upper_u, eye.upper_v)
-        opening = np.maximum(np.interp(u, eye.lower_u, eye.lower_v) - top, 0.0)
-        edge = top + blink * (1.0 - LOWER_LID_RISE) * opening
+        top, _, drop = lid_margin(eye, u, blink)
+        edge = top + drop
         skin = _lid_skin_px(eye, u, top)
         depth = np.clip((v - (top - skin)) / np.maximum(edge - (top - skin), 1.0), 0.0, 1.0)
         shade = LID_SHADE * depth ** 2 * _smooth01((edge - top) / (0.3 * half))
