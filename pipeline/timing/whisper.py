@@ -38,10 +38,7 @@ def transcribe_16k(audio_16k: np.ndarray, on_progress=None) -> list[Word]:
     """
     words: list[Word] = []
     for start, stop in pieces(audio_16k):
-        offset_s = start / SAMPLE_RATE_HZ
-        report = None if on_progress is None else (lambda t_s, o=offset_s: on_progress(o + t_s))
-        for w in _transcribe_piece(audio_16k[start:stop], report):
-            words.append(Word(w.text, w.start_s + offset_s, w.end_s + offset_s, w.probability))
+        words += _transcribe_piece(audio_16k[start:stop], start / SAMPLE_RATE_HZ, on_progress)
     return words
 
 
@@ -69,7 +66,8 @@ def pieces(audio_16k: np.ndarray) -> list[tuple[int, int]]:
     return ranges
 
 
-def _transcribe_piece(audio_16k: np.ndarray, on_progress=None) -> list[Word]:
+def _transcribe_piece(audio_16k: np.ndarray, offset_s: float, on_progress=None) -> list[Word]:
+    """Words of one piece, timed on the whole audio's clock (the piece starts at offset_s)."""
     if len(audio_16k) < SAMPLE_RATE_HZ // 10:
         return []
     segments, _info = load_model().transcribe(
@@ -82,7 +80,8 @@ def _transcribe_piece(audio_16k: np.ndarray, on_progress=None) -> list[Word]:
         for w in segment.words or []:
             text = w.word.strip()
             if text:
-                words.append(Word(text, float(w.start), float(w.end), float(w.probability)))
+                words.append(Word(text, offset_s + float(w.start), offset_s + float(w.end),
+                                  float(w.probability)))
         if on_progress is not None:
-            on_progress(float(segment.end))
+            on_progress(offset_s + float(segment.end))
     return words
