@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
@@ -95,3 +97,30 @@ def test_eval_portrait_layout():
     assert not dark.all(axis=1).any() and not dark.all(axis=0).any()
     cx, cy = _face_center_px(layout, portrait)
     assert 0.3 * 1920 < cy < 0.5 * 1920
+
+
+def test_fill_beyond_the_photo_has_no_bars():
+    """A photo cut off at the chest: the frame below it is filled without drawing the edge's
+    columns out into vertical bars (knitwear at the edge, in stripes here, is the worst case)."""
+    portrait = analyze(np.ascontiguousarray(skimage.data.astronaut()[10:250, 100:370]))
+    image = portrait.image.copy()
+    stripes = (np.arange(image.shape[1]) // 2) % 2 == 0          # 2 px dark and light stripes
+    image[-24:] = np.where(stripes[None, :, None], 20, 235).astype(np.uint8)
+    layout = plan_layout(dataclasses.replace(portrait, image=image), 1080, 1920)
+    a = layout.photo_to_frame
+    bottom = int(np.ceil(a[1, 2] + a[1, 1] * image.shape[0]))
+    assert bottom < 1920 - 300, "the photo must leave the frame's bottom to the fill here"
+    left = int(np.ceil(max(a[0, 2], 0))) + 60
+    right = int(np.floor(min(a[0, 2] + a[0, 0] * image.shape[1], 1080))) - 60
+    grey = layout.background.astype(np.float64).mean(axis=-1)
+    # Inside the photo the stripes are real (its own pixels, well clear of the fade) ...
+    inside = grey[bottom - 80:bottom - 60, left:right]
+    assert (inside - cv2.blur(inside, (61, 1))).std() > 40
+    # ... and from 30 px below its edge on, they are gone: only slow changes across a row.
+    for y in (bottom + 30, bottom + 60, bottom + 200):
+        row = grey[y, left:right]
+        detail = row - np.convolve(row, np.ones(61) / 61, mode="same")
+        assert np.abs(detail[30:-30]).max() < 8, f"bars {y - bottom} px below the photo"
+    # The fill still takes the photo's colours: the stripes' mean, a little darkened.
+    below = grey[bottom + 100:bottom + 300, left:right].mean()
+    assert 0.75 * 127 < below < 1.05 * 127

@@ -1,9 +1,13 @@
 """Placing the photo in the output frame: talking-head framing, frame always filled.
 
 The face is scaled to a fixed fraction of the frame and put in the upper middle.
-Where the crop window reaches past the photo, the frame is filled with the photo's
-edges stretched outward, heavily blurred and slightly darkened, fading into the real
-pixels, so there are never black bars or hard seams.
+Where the crop window reaches past the photo (a head-and-shoulders selfie in a 9:16
+frame leaves a third of it or more), the frame is filled with the photo's edge colours
+carried outward and defocused more the further they go, darkening a little: a soft
+continuation of the photo, so there are never black bars or hard seams. The real pixels
+dissolve into it over a band just inside the photo's edge. (Stretching the edge row
+with one fixed blur, as this did before, drew every column of the edge into a vertical
+bar, sharp where it met the photo.)
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ FACE_HEIGHT_PER_WIDTH = 1.25     # forehead-top (10) to chin (152) over oval wid
 CAPTION_CHIN_GAP_FRAC = 0.025    # caption top stays at least this far (of height) below the chin
 CAPTION_MAX_SHIFT_FRAC = 0.06    # ... but moves down at most this much
 RECENTER_TOLERANCE_FRAC = 0.05   # face may move this far off its spot to show more real photo
-FILL_DOWNSCALE = 12              # the blurred extension is made at 1/12 resolution
-FILL_BLUR_SIGMA_PX = 4.0         # sigma at that low resolution (~50 px at full size)
-FILL_DARKEN = 0.9
-FILL_FEATHER_FRAC = 0.05         # fade from photo to extension over this fraction of the width
+FILL_DOWNSCALE = 6               # the fill is made at 1/6 resolution ...
+FILL_DEFOCUS_PER_PX = 0.5        # ... blurred with a sigma of this share of the distance from the photo ...
+FILL_SIGMAS_PX = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)   # ... between these (low-res px; 32 is ~190 px)
+FILL_DARKEN = 0.88               # the fill darkens to this far out (the photo stays the subject) ...
+FILL_DARKEN_FRAC = 0.25          # ... over this share of the frame height
+FILL_FEATHER_FRAC = 0.03         # the photo fades into the fill over this share of the width, inside its edge
 UNSHARP_AMOUNT = 0.35            # mild sharpening after upscaling
 UNSHARP_SIGMA_PX = 1.2
 
@@ -125,29 +131,75 @@ def _compose_background(image: np.ndarray, affine: np.ndarray, width_px: int, he
             blurred = cv2.GaussianBlur(sharp, (0, 0), UNSHARP_SIGMA_PX)
             sharp = cv2.addWeighted(sharp, 1 + UNSHARP_AMOUNT, blurred, -UNSHARP_AMOUNT, 0)
 
-    coverage = _photo_coverage(image.shape, affine, width_px, height_px)
-    if coverage.min() >= 1.0:
+    inside, outside = _edge_distances(image.shape, affine, width_px, height_px)
+    if outside.max() <= 0.0 and inside.min() >= FILL_FEATHER_FRAC * width_px:
         return sharp
-    small = cv2.resize(sharp, (max(1, width_px // FILL_DOWNSCALE), max(1, height_px // FILL_DOWNSCALE)),
-                       interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), FILL_BLUR_SIGMA_PX, borderType=cv2.BORDER_REFLECT_101)
-    fill = cv2.resize(small, (width_px, height_px), interpolation=cv2.INTER_CUBIC)
-    fill = fill.astype(np.float32) * FILL_DARKEN
-    alpha = coverage[..., None]
+    fill = _fill(image, affine, width_px, height_px, outside)
+    alpha = _smooth01(inside / (FILL_FEATHER_FRAC * width_px))[..., None]
     out = alpha * sharp.astype(np.float32) + (1 - alpha) * fill
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _photo_coverage(shape: tuple[int, ...], affine: np.ndarray, width_px: int, height_px: int
-                    ) -> np.ndarray:
-    """1 on the real photo, fading to 0 over the feather width outside it."""
+def _fill(image: np.ndarray, affine: np.ndarray, width_px: int, height_px: int,
+          outside: np.ndarray) -> np.ndarray:
+    """The photo continued past its edges, defocused more the further out: float32 [h, w, 3].
+
+    The edge's own colours are carried outward, and each point is blurred in proportion to
+    its distance from the photo, so the columns of the edge never stand as bars (they merge
+    as they leave it) and nothing from inside the photo (a face, hair) comes back as a ghost,
+    as a mirrored fill would."""
+    small_w, small_h = max(1, width_px // FILL_DOWNSCALE), max(1, height_px // FILL_DOWNSCALE)
+    fx, fy = small_w / width_px, small_h / height_px
+    to_small = np.array([[affine[0, 0] * fx, 0.0, affine[0, 2] * fx],
+                         [0.0, affine[1, 1] * fy, affine[1, 2] * fy]])
+    scale = float(np.sqrt(abs(to_small[0, 0] * to_small[1, 1])))
+    src = image
+    if scale < 1.0:
+        # shrink with area averaging first: a warp that shrinks by 10x would alias
+        src = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        to_small = to_small.copy()
+        to_small[0, 0] /= scale
+        to_small[1, 1] /= scale
+    stretched = cv2.warpAffine(src, to_small, (small_w, small_h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    # A stack of ever softer blurs; each pixel takes the one its distance calls for
+    # (interpolated in log sigma, so the defocus grows smoothly).
+    dist = cv2.resize(outside, (small_w, small_h), interpolation=cv2.INTER_AREA) * fx
+    sigma = np.clip(FILL_DEFOCUS_PER_PX * dist, FILL_SIGMAS_PX[0], FILL_SIGMAS_PX[-1])
+    level = np.interp(np.log(sigma), np.log(FILL_SIGMAS_PX), np.arange(len(FILL_SIGMAS_PX)))
+    out = np.zeros_like(stretched)
+    for i, s in enumerate(FILL_SIGMAS_PX):
+        weight = np.clip(1.0 - np.abs(level - i), 0.0, 1.0)
+        if weight.any():
+            blurred = cv2.GaussianBlur(stretched, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+            out += weight[..., None] * blurred
+    darken = 1.0 - (1.0 - FILL_DARKEN) * _smooth01(dist / (FILL_DARKEN_FRAC * small_h))
+    out *= darken[..., None]
+    return cv2.resize(out, (width_px, height_px), interpolation=cv2.INTER_CUBIC)
+
+
+def _smooth01(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def _edge_distances(shape: tuple[int, ...], affine: np.ndarray, width_px: int, height_px: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame pixel: its distance inside the photo from the nearest photo edge that lies
+    within the frame (an edge beyond the frame needs no fade), and its distance outside the
+    photo (0 on it). Frame px, float32 [h, w] each."""
     h, w = shape[:2]
-    scale, tx, ty = float(affine[0, 0]), float(affine[0, 2]), float(affine[1, 2])
+    sx, sy = float(affine[0, 0]), float(affine[1, 1])
+    tx, ty = float(affine[0, 2]), float(affine[1, 2])
     x = np.arange(width_px, dtype=np.float32) + 0.5
     y = np.arange(height_px, dtype=np.float32) + 0.5
-    out_x = np.maximum(tx - x, 0) + np.maximum(x - (tx + scale * w), 0)
-    out_y = np.maximum(ty - y, 0) + np.maximum(y - (ty + scale * h), 0)
-    dist = np.sqrt(out_y[:, None] ** 2 + out_x[None, :] ** 2)
-    feather = FILL_FEATHER_FRAC * width_px
-    t = np.clip(1.0 - dist / feather, 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    left, right, top, bottom = tx, tx + sx * w, ty, ty + sy * h
+    never = np.full_like(x, np.inf)
+    in_x = np.minimum(x - left if left > 0 else never, right - x if right < width_px else never)
+    in_y = np.minimum(y - top if top > 0 else np.full_like(y, np.inf),
+                      bottom - y if bottom < height_px else np.full_like(y, np.inf))
+    inside = np.maximum(np.minimum(in_y[:, None], in_x[None, :]), 0.0)
+    out_x = np.maximum(left - x, 0) + np.maximum(x - right, 0)
+    out_y = np.maximum(top - y, 0) + np.maximum(y - bottom, 0)
+    outside = np.sqrt(out_y[:, None] ** 2 + out_x[None, :] ** 2)
+    return inside.astype(np.float32), outside.astype(np.float32)
