@@ -278,3 +278,30 @@ def test_ray_executor_writes_what_the_local_executor_writes(course, first_run, t
         tolerance_s = 1e-3 if name == "three" else 0.5
         assert remote_s == pytest.approx(local_s, abs=tolerance_s)
     assert not leftovers(remote)
+
+
+def test_a_manifest_item_can_ask_for_a_seamless_loop(tmp_path):
+    from pipeline.batch.manifest import config_of
+
+    shutil.copy(EXAMPLES / "selfie.png", tmp_path / "selfie.png")
+    (tmp_path / "loops.yaml").write_text(DEFAULTS + """items:
+  - {name: looped, text: "Round and round.", loop: true}
+  - {name: plain, text: "Round and round."}
+  - {name: worded, text: "Round again.", loop: "yes"}
+  - {name: unsure, text: "Maybe.", loop: sometimes}
+""")
+    looped, plain, worded, unsure = resolve_items(tmp_path / "loops.yaml", tmp_path / "out")
+    assert isinstance(looped, BatchItem) and looped.config.motion.loop is True
+    assert isinstance(plain, BatchItem) and plain.config.motion.loop is False
+    assert isinstance(worded, BatchItem) and worded.config.motion.loop is True
+    assert isinstance(unsure, ItemProblem)
+    assert "`loop: sometimes`" in unsure.reason and "true or false" in unsure.reason
+    # Same words and photo: only the loop differs, and a rerun must see that as a change.
+    assert item_hash(looped, CODE) != item_hash(plain, CODE)
+    with pytest.raises(InputError, match=r"`loop: sometimes`.*true or false"):
+        config_of({"loop": "sometimes"})
+    # A loop for every item from the defaults; a CSV cell is parsed like `captions`.
+    (tmp_path / "loops.csv").write_text("name,text,loop\nall,Hi.,\nnone,Hi.,no\n")
+    everything, none = resolve_items(tmp_path / "loops.csv", tmp_path / "out",
+                                     {"photo": "selfie.png", "loop": True})
+    assert everything.config.motion.loop is True and none.config.motion.loop is False

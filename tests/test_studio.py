@@ -80,6 +80,33 @@ def test_build_config_maps_the_page_settings_like_the_cli():
             build_config(bad)
 
 
+def test_the_studio_and_a_manifest_make_the_same_config_from_the_same_settings():
+    from pipeline.batch.manifest import config_of
+
+    cases = [
+        {},
+        {"preset": "quality", "aspect": "16:9", "fps": "24", "seed": "7", "style": "expressive",
+         "voice": "joe", "mouth": "envelope", "captions": False, "loop": True, "motion_scale": "0.4"},
+        {"captions": "no", "loop": "yes", "fps": 15, "seed": 2, "motion_scale": 0},
+    ]
+    for settings in cases:
+        page = {**settings, "face_index": "1"}
+        manifest = {**settings, "face": 1}
+        assert build_config(page) == config_of(manifest), settings
+    # Bad values are refused with one message, whichever door they came in by.
+    for bad in ({"fps": "abc"}, {"seed": "1.5"}, {"loop": "sometimes"}, {"captions": "maybe"},
+                {"motion_scale": "lots"}, {"style": "wild"}, {"preset": "huge"}):
+        with pytest.raises(InputError) as from_page:
+            build_config(bad)
+        with pytest.raises(InputError) as from_manifest:
+            config_of(bad)
+        assert str(from_page.value) == str(from_manifest.value), bad
+    # An empty face box is the largest face; a lexicon names a file on the server, which only a
+    # manifest or the command line may do, never the browser.
+    assert build_config({"face_index": ""}) == config_of({})
+    assert build_config({"lexicon": "/etc/passwd"}).lexicon is None
+
+
 def test_oversize_stream_stops_and_leaves_no_file(tmp_path):
     async def chunks():
         for _ in range(5):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,10 +23,21 @@ import yaml
 from pipeline.config import PRESETS, MotionConfig, RenderConfig, VideoConfig
 from pipeline.errors import InputError
 
-SETTING_FIELDS = ("photo", "voice", "style", "aspect", "fps", "seed", "captions", "preset", "mouth", "face",
-                  "motion_scale", "lexicon")
+# What config_of reads: the `avatar render` flags, spelt without dashes (--motion-scale is
+# motion_scale, --no-captions is captions: false). The studio sends these names too.
+CONFIG_FIELDS = ("voice", "style", "aspect", "fps", "seed", "captions", "loop", "preset", "mouth", "face",
+                 "motion_scale", "lexicon")
+SETTING_FIELDS = ("photo", *CONFIG_FIELDS)
 ITEM_FIELDS = ("name", "script", "text", "audio", *SETTING_FIELDS)
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+# Said beside a number that does not parse: a manifest author and a studio user both need to
+# know what the field means and what a good value looks like.
+NUMBER_HINTS = {
+    "fps": "frames per second, e.g. 30",
+    "seed": "the motion seed, e.g. 0",
+    "face": "which face to animate: 0 is the largest",
+    "motion_scale": "the motion intensity: 0 is a still head, 3 the most; 1 is natural",
+}
 # A name is a relative path of plain parts: letters, digits, and . _ - space; subfolders allowed.
 NAME_PART = re.compile(r"^[\w][\w .\-]*$")
 
@@ -87,33 +99,60 @@ def read_manifest(path: str | Path) -> tuple[dict, list[dict]]:
     return defaults, data["items"]
 
 
-def _bool(value, field_name: str) -> bool:
+def _shown(value: object) -> str:
+    """A field's value as the user typed it; an empty one still shows as something."""
+    return str(value) if str(value).strip() else repr(value)
+
+
+def _bool(value: object, field_name: str) -> bool:
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()
     if word in TRUE_WORDS | FALSE_WORDS:
         return word in TRUE_WORDS
-    raise InputError(f"`{field_name}: {value}` must be true or false.")
+    raise InputError(f"`{field_name}: {_shown(value)}` must be true or false "
+                     "(yes/no, on/off and 1/0 work too).")
 
 
-def _number(value, field_name: str, kind: type):
+def _number(value: object, field_name: str, kind: type[int] | type[float]) -> int | float:
+    hint = f" ({NUMBER_HINTS[field_name]})" if field_name in NUMBER_HINTS else ""
+    not_a_number = InputError(f"`{field_name}: {_shown(value)}` must be a number{hint}.")
+    not_whole = InputError(f"`{field_name}: {_shown(value)}` must be a whole number{hint}.")
+    if kind is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise not_a_number from None
+    # 1.5 is refused rather than cut down to 1.
+    if isinstance(value, float) and not value.is_integer():
+        raise not_whole
     try:
-        number = kind(value)
+        return int(value)
     except (TypeError, ValueError):
-        raise InputError(f"`{field_name}: {value}` must be a number.") from None
-    if kind is int and isinstance(value, float) and value != int(value):
-        raise InputError(f"`{field_name}: {value}` must be a whole number.")
-    return number
+        pass
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        raise not_a_number from None
+    raise not_whole from None
 
 
-def config_of(fields: dict, base: RenderConfig | None = None) -> RenderConfig:
-    """The render settings of an item's merged fields (defaults, then the item's own)."""
+def config_of(fields: Mapping[str, object], base: RenderConfig | None = None) -> RenderConfig:
+    """The render settings of a manifest item's merged fields (defaults, then the item's own),
+    or of the studio page's settings: the one place settings become a RenderConfig.
+
+    Names are CONFIG_FIELDS. A field left out keeps `base`'s value (RenderConfig() holds the same
+    defaults as `avatar render`'s flags), except `face` and `lexicon`: left out or None, there is
+    none, as without --face and --lexicon. Raises InputError naming the field and a good value.
+    """
     preset_name = str(fields.get("preset", "default"))
     if preset_name not in PRESETS:
         raise InputError(f"Unknown preset {preset_name!r}. Use one of: {', '.join(PRESETS)}.")
     base = base or RenderConfig()
+    # A preset is an encoding choice only, as with --preset; the other settings come from `fields`.
     encoding = PRESETS[preset_name].video
     face = fields.get("face")
+    lexicon = fields.get("lexicon")
     config = replace(
         base,
         voice=str(fields.get("voice", base.voice)),
@@ -129,8 +168,9 @@ def config_of(fields: dict, base: RenderConfig | None = None) -> RenderConfig:
         motion=MotionConfig(style=str(fields.get("style", base.motion.style)),
                             seed=_number(fields.get("seed", base.motion.seed), "seed", int),
                             scale=_number(fields.get("motion_scale", base.motion.scale), "motion_scale",
-                                          float)),
-        lexicon=None if fields.get("lexicon") is None else str(fields["lexicon"]),
+                                          float),
+                            loop=_bool(fields.get("loop", base.motion.loop), "loop")),
+        lexicon=None if lexicon is None else str(lexicon),
         quiet=True,
     )
     return config.validate()

@@ -20,9 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from pipeline.batch.manifest import config_of
 from pipeline.config import (
     ASPECT_SIZES_PX,
-    DEFAULT_ASPECT,
     DEFAULT_FPS,
     MAX_FPS,
     MAX_MOTION_SCALE,
@@ -30,10 +30,8 @@ from pipeline.config import (
     MOUTH_DRIVERS,
     PRESETS,
     STYLES,
-    CaptionConfig,
     MotionConfig,
     RenderConfig,
-    VideoConfig,
 )
 from pipeline.errors import InputError
 from pipeline.studio.jobs import JobQueue, RenderRequest, is_id, new_id
@@ -63,6 +61,13 @@ MAX_BATCH_ITEM_BYTES = 200 * 1024     # one script file; a 60,000-character scri
 # Every item at its limit, JSON-escaped, still fits: the size check is per item, not this.
 MAX_BATCH_JSON_BYTES = MAX_BATCH_ITEMS * MAX_BATCH_ITEM_BYTES * 2
 DOWNLOAD_TYPES = {"mp4": "video/mp4", "srt": "application/x-subrip", "vtt": "text/vtt"}
+# The settings the page may send. No lexicon: that is a path on this machine, which a manifest or
+# the command line may name but a browser must not.
+PAGE_SETTINGS = ("voice", "style", "aspect", "fps", "seed", "captions", "loop", "preset", "mouth",
+                 "face_index", "motion_scale")
+PAGE_TO_CONFIG_NAMES = {"face_index": "face"}
+# Boxes the page leaves empty for "the default" (the largest face, natural motion).
+BLANK_IS_UNSET = ("face_index", "motion_scale")
 
 
 def is_loopback(host: str) -> bool:
@@ -86,35 +91,14 @@ def _declared_size(request: Request) -> int | None:
 
 
 def build_config(settings: dict) -> RenderConfig:
-    """A RenderConfig from the page's settings, as `avatar render` builds one from its flags."""
-    try:
-        base = PRESETS[str(settings.get("preset", "default"))]
-    except KeyError:
-        raise InputError(f"Unknown preset {settings.get('preset')!r}. "
-                         f"Use one of: {', '.join(PRESETS)}.") from None
-    try:
-        fps = float(settings.get("fps", DEFAULT_FPS))
-        seed = int(settings.get("seed", 0))
-        face = settings.get("face_index")
-        face_index = None if face in (None, "") else int(face)
-        scale = settings.get("motion_scale")
-        motion = MotionConfig(style=str(settings.get("style", "natural")), seed=seed,
-                              scale=1.0 if scale in (None, "") else float(scale),
-                              loop=bool(settings.get("loop")))
-    except (TypeError, ValueError):
-        raise InputError("Frame rate, seed, face number and motion intensity must be numbers. "
-                         "Correct the field and render again.") from None
-    config = RenderConfig(
-        voice=str(settings.get("voice", "joe")),
-        face_index=face_index,
-        mouth=str(settings.get("mouth", "rules")),
-        video=VideoConfig(aspect=str(settings.get("aspect", DEFAULT_ASPECT)), fps=fps,
-                          crf=base.video.crf, preset=base.video.preset),
-        captions=CaptionConfig(enabled=bool(settings.get("captions", True))),
-        motion=motion,
-        quiet=True,
-    )
-    return config.validate()
+    """A RenderConfig from the page's settings, made by the batch's config_of so the two agree."""
+    fields = {}
+    for page_name in PAGE_SETTINGS:
+        value = settings.get(page_name)
+        if page_name not in settings or (page_name in BLANK_IS_UNSET and value in (None, "")):
+            continue
+        fields[PAGE_TO_CONFIG_NAMES.get(page_name, page_name)] = value
+    return config_of(fields)
 
 
 def batch_item(item: object, number: int, max_chars: int) -> tuple[str, str | None, str | None]:
