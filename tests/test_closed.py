@@ -123,3 +123,48 @@ def test_wide_open_mouth_closes_without_streaks(monkeypatch):
     assert np.array_equal(raw.points, smooth.points)      # the same geometry, only the texture
     assert _lower_lip_streaks(smooth.background, smooth.points) < 0.85 * _lower_lip_streaks(
         raw.background, raw.points)
+
+
+def _red_runs(image: np.ndarray, pts: np.ndarray) -> tuple[float, float]:
+    """(upper, lower) lip height at the middle of the mouth in eye distances: the run of
+    lip-red pixels above and below the seam (red: over halfway from the skin between nose
+    and upper lip to the lower lip just under the seam)."""
+    import cv2
+
+    px = image.astype(np.float32)
+    luma = 0.299 * px[..., 0] + 0.587 * px[..., 1] + 0.114 * px[..., 2]
+    red = cv2.GaussianBlur((px[..., 0] - 0.5 * (px[..., 1] + px[..., 2])) / (luma + 20), (0, 0), 1.0)
+    left, right = pts[lm.MOUTH_LEFT_CORNER], pts[lm.MOUTH_RIGHT_CORNER]
+    cx, half_w = 0.5 * (left[0] + right[0]), 0.5 * abs(right[0] - left[0])
+    cols = np.arange(int(cx - 0.4 * half_w), int(cx + 0.4 * half_w))
+    seam = int(round(pts[13, 1]))
+    skin = float(np.median(red[int(pts[2, 1]) + 5:int(pts[0, 1]) - 12, cols]))
+    lip = float(np.median(red[seam + 3:seam + 8, cols]))
+    threshold = 0.5 * (skin + lip)
+
+    def run(c: int, step: int) -> int:
+        y, n = seam + 2 * step, 2
+        while 0 <= y < red.shape[0] and red[y, c] > threshold:
+            y, n = y + step, n + 1
+        return n
+
+    eye_px = lm.eye_distance(pts)
+    return (float(np.median([run(c, -1) for c in cols])) / eye_px,
+            float(np.median([run(c, 1) for c in cols])) / eye_px)
+
+
+def test_wide_open_mouth_rests_with_both_lips():
+    """A yawn's "O" closed: its upper lip (stretched thin and pale around the O) shows as a
+    lip, and its lower lip (turned out, the wet inner part in view) is not a swollen blob.
+    Before: upper 0.008, lower 0.158 eye distances on liveportrait_d19_mouth_open; after
+    0.086 / 0.091."""
+    from pipeline.animate import Renderer
+
+    from conftest import eval_dir
+
+    portrait = analyze(eval_dir("portraits", "liveportrait_d19_mouth_open.jpg"))
+    rest = Renderer(portrait, plan_layout(portrait, 1080, 1080))
+    upper, lower = _red_runs(rest.background, rest.points)
+    assert upper > 0.05, f"upper lip {upper:.3f} eye distances"
+    assert lower < 0.12, f"lower lip {lower:.3f} eye distances"
+    assert lower < 2.0 * upper

@@ -59,6 +59,37 @@ LIP_GROW_MAX_NO_TEETH = 1.8
 # vertical streaks (liveportrait_d19_mouth_open's lower lip): it is smoothed across this much
 # where it stretched. Over teeth the lips grow from their own (dry) surface and keep their texture.
 STRETCH_SMOOTH_E = 0.015
+# Without teeth the upper lip takes all of its move by growing, its outer edge (which dlib
+# aligns faces on) staying put: moved rigidly it kept the thin, pale lip of a mouth stretched
+# around an "O" and slid the philtrum down. Rest identity 0.262 -> 0.249 on
+# liveportrait_d19_mouth_open, 0.247 -> 0.209 on liveportrait_s2_bw, 0.195 -> 0.130 on
+# facerec_lin-manuel-miranda_mic.
+LIP_STRETCH_UP_NO_TEETH = 1.0
+LIP_GROW_MAX_UP_NO_TEETH = 4.0
+# A wide-open mouth without teeth (a yawn, an "O") turns its lower lip out: the wet inner lip
+# shows, and brought up to the seam it made a swollen pink lower lip under a thin upper one.
+# Closed, that part rolls back in: the lower lip moves up this share of its red further than
+# the gap, so the seam meets its dry outer part; the upper lip, stretched thin around the O,
+# gets the lower lip's dry colour (TINT_UP share of the difference) so it reads as a lip.
+# On d19 the lips' red at the middle of the mouth (tests/test_closed.py) went from 0.008 eye
+# distances above the seam and 0.158 below it to 0.086 and 0.091.
+# Only for gaps of at least WIDE_GAP_E (eye distances; d19: 0.18, the talking lin-manuel:
+# 0.15 with some teeth) with no teeth in view and a colour photo (the red measures the lip).
+WIDE_GAP_E = 0.12             # the wide-open treatment fades in from here ...
+WIDE_GAP_RAMP_E = 0.04        # ... over this much more gap
+WIDE_TEETH_SHARE = 0.05       # and only where the gap's teeth-likeness is below this
+ROLL_IN_DN = 0.3              # share of the lower lip's red (below the gap) that rolls in
+TINT_UP = 0.7                 # share of the colour difference to the dry lower lip
+TINT_EDGE_SIGMA_E = 0.008     # the tinted upper lip's edges soften over this
+TINT_PROBE_E = 0.06           # the dry lower lip's colour: sampled this deep under the seam
+# The upper lip, now fuller, meets the lower one a bit higher: on d19 (rest / blink) the seam
+# at 30 % of the gap measured 0.253 / 0.377, at 28 % 0.253 / 0.378, at 22 % 0.253 / 0.368,
+# at 20 % 0.256 / 0.372.
+SEAM_SHARE_UP_WIDE = 0.22
+# Below a lip moved rigidly (without teeth: the lower one) the skin takes the move over
+# `reach`; a short reach with a big move folded it (slope 1.1 under d19's lower lip: a flat
+# brown band of one stretched shadow row). Its slope is held to this (1: just no fold).
+SKIN_SLOPE_MAX = 1.0
 
 
 @dataclass
@@ -127,25 +158,43 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     half = np.maximum(half, 0.0)
 
     # Where the lips meet, and how far each lip moves to get there (box px per column).
-    seam = mid_full + (2 * SEAM_SHARE_UP - 1) * half
-    move_up = 2 * SEAM_SHARE_UP * half
-    move_dn = 2 * (1 - SEAM_SHARE_UP) * half
+    with_teeth = float(teethness[gap].mean()) >= TEETH_GAP_SHARE
+    wide = _wide_open(box, p - off, gap, teethness, half, eye_px)
+    share_up = SEAM_SHARE_UP + wide * (SEAM_SHARE_UP_WIDE - SEAM_SHARE_UP)
+    seam = mid_full + (2 * share_up - 1) * half
+    move_up = 2 * share_up * half
+    move_dn = 2 * (1 - share_up) * half
     # Each lip's outer edge: the part of the move that stretches the lip stops there.
     xs_box = np.arange(bw, dtype=np.float64) + bx0
     edge_up = _edge_y(p, lm.UPPER_OUTER_LIP, xs_box) - by0
     edge_dn = _edge_y(p, lm.LOWER_OUTER_LIP, xs_box) - by0
     lip_up = np.maximum(seam - edge_up, move_up + 1.0)
     lip_dn = np.maximum(edge_dn - seam, move_dn + 1.0)
-    with_teeth = float(teethness[gap].mean()) >= TEETH_GAP_SHARE
     stretch, grow_max = (LIP_STRETCH, LIP_GROW_MAX) if with_teeth else \
         (LIP_STRETCH_NO_TEETH, LIP_GROW_MAX_NO_TEETH)
-    grow_up = np.minimum(stretch * move_up, (grow_max - 1) * (lip_up - move_up))
+    stretch_up, grow_max_up = (LIP_STRETCH, LIP_GROW_MAX) if with_teeth else \
+        (LIP_STRETCH_UP_NO_TEETH, LIP_GROW_MAX_UP_NO_TEETH)
+    grow_up = np.minimum(stretch_up * move_up, (grow_max_up - 1) * (lip_up - move_up))
     grow_dn = np.minimum(stretch * move_dn, (grow_max - 1) * (lip_dn - move_dn))
+    rigid_up = move_up - grow_up
+    rigid_dn = move_dn - grow_dn
+    if wide > 0:
+        # Bounded by the gap's own move, so it fades out toward the corners with the gap.
+        red_dn = _red_below(box, mid_full + half, p - off, eye_px)
+        roll = np.minimum(ROLL_IN_DN * red_dn, move_dn)
+        rigid_dn = rigid_dn + wide * roll
     # Reach of the stretch above and below, per column (box px).
     nose_y = p[2, 1] - by0
     chin_y = p[lm.CHIN, 1] - by0
     reach_up = np.maximum(UP_REACH * (seam - nose_y), 2.2 * half / (1 - RIGID_LIP))
     reach_dn = np.maximum(DOWN_REACH * (chin_y - seam), 2.2 * half / (1 - RIGID_LIP))
+    if not with_teeth:
+        # The fade's steepest slope (smoothstep: 1.5 / its width) stays below SKIN_SLOPE_MAX.
+        reach_dn = np.maximum(reach_dn, 1.5 * rigid_dn / (SKIN_SLOPE_MAX * (1 - RIGID_LIP)))
+    if wide > 0:
+        # The rest of the lower lip's red moves rigidly: the fade starts under it (at the sides
+        # of d19's mouth the red reaches deeper, and fading across it drew pink vertical bars).
+        reach_dn = np.maximum(reach_dn, wide * (red_dn - roll) / RIGID_LIP)
     # The warp region can extend past the lip box: work on a taller box.
     wy0 = max(int(np.floor(by0 + (seam - reach_up).min())) - 2, 0)
     wy1 = min(int(np.ceil(by0 + (seam + reach_dn).max())) + 2, h_img)
@@ -154,8 +203,8 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     ys = np.arange(wy1 - wy0, dtype=np.float64)[:, None]
     above = ys < seam_w[None, :]
     dist = np.where(above, seam_w[None, :] - ys, ys - seam_w[None, :])
-    up = _shift(dist, *(a[None, :] for a in (grow_up, move_up - grow_up, lip_up, reach_up)))
-    dn = _shift(dist, *(a[None, :] for a in (grow_dn, move_dn - grow_dn, lip_dn, reach_dn)))
+    up = _shift(dist, *(a[None, :] for a in (grow_up, rigid_up, lip_up, reach_up)))
+    dn = _shift(dist, *(a[None, :] for a in (grow_dn, rigid_dn, lip_dn, reach_dn)))
     src_y = np.where(above, ys - up, ys + dn)
     src_x = np.broadcast_to(np.arange(bx0, bx1, dtype=np.float32)[None, :], src_y.shape)
     out = image.copy()
@@ -174,10 +223,74 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     _fill_sliver(out, xs, seam_y, half > 0.5, eye_px, _lip_reference(box, p - off))
     _draw_seam(out, p, xs, seam_y, half, eye_px)
 
-    new_p = _move_points(p, xs, seam_y, (grow_up, grow_dn), (move_up - grow_up, move_dn - grow_dn),
+    new_p = _move_points(p, xs, seam_y, (grow_up, grow_dn), (rigid_up, rigid_dn),
                          (lip_up, lip_dn), (reach_up, reach_dn))
+    if wide > 0:
+        _tint_upper_lip(out, new_p, xs, seam_y, eye_px, wide * TINT_UP)
     teeth = _photo_teeth(image, (bx0, by0, bx1, by1), top, bot, teethness, p, eye_px)
     return ClosedMouth(image=out, points=new_p, teeth=teeth)
+
+
+def _wide_open(box: np.ndarray, p: np.ndarray, gap: np.ndarray, teethness: np.ndarray,
+               half: np.ndarray, eye_px: float) -> float:
+    """0..1: how much this is a wide-open mouth without teeth in a colour photo."""
+    if float(teethness[gap].mean()) >= WIDE_TEETH_SHARE or _lip_reference(box, p)[0] < 0.05:
+        return 0.0
+    gap_e = 2 * float(half.max()) / eye_px
+    return float(np.clip((gap_e - WIDE_GAP_E) / WIDE_GAP_RAMP_E, 0, 1))
+
+
+def _red_below(box: np.ndarray, start: np.ndarray, p: np.ndarray, eye_px: float) -> np.ndarray:
+    """Per box column: how far (px) the lower lip's red reaches below `start` (box rows).
+
+    Red: redness over halfway from the skin around the mouth to the lips' median.
+    """
+    h, w = box.shape[:2]
+    redness, _ = _redness_luma(cv2.GaussianBlur(box, (0, 0), 1.0))
+    outer = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(outer, [np.round(p[list(lm.OUTER_LIPS)]).astype(np.int32)], 1)
+    g = max(1, int(round(0.05 * eye_px)))
+    ring = (cv2.dilate(outer, np.ones((2 * g + 1, 2 * g + 1), np.uint8)) > 0) & (outer == 0)
+    threshold = 0.5 * (_lip_reference(box, p)[0] + float(np.median(redness[ring])))
+    out = np.zeros(w)
+    for c in range(w):
+        if not np.isfinite(start[c]) or int(np.ceil(start[c])) >= h:
+            continue
+        pale = redness[int(np.ceil(start[c])):, c] < threshold
+        out[c] = float(np.argmax(pale)) if pale.any() else float(len(pale))
+    return cv2.GaussianBlur(out[None, :], (0, 0), 0.02 * eye_px)[0]
+
+
+def _tint_upper_lip(out: np.ndarray, p: np.ndarray, xs: np.ndarray, seam_y: np.ndarray, eye_px: float,
+                    amount: float) -> None:
+    """Shift the upper lip's mean colour toward the dry lower lip's, keeping its texture."""
+    left, right = p[lm.MOUTH_LEFT_CORNER], p[lm.MOUTH_RIGHT_CORNER]
+    cols = np.flatnonzero((xs > left[0]) & (xs < right[0]))
+    if len(cols) < 3:
+        return
+    sx, sy = xs[cols], seam_y[cols]
+    edge = _edge_y(p, lm.UPPER_OUTER_LIP, sx)
+    sigma = max(TINT_EDGE_SIGMA_E * eye_px, 0.7)
+    x0, x1 = int(sx[0]), int(sx[-1]) + 1
+    y0 = max(int(np.floor(edge.min() - 4 * sigma)), 0)
+    y1 = min(int(np.ceil(sy.max() + 4 * sigma)) + 1, out.shape[0])
+    rows = np.arange(y0, y1, dtype=np.float64)[:, None]
+    # Between the upper lip's outer outline and the seam, soft-edged; fading into the corners
+    # (where the photo's outline and the seam meet at an angle the tint would overshoot).
+    inside = 1 / (1 + np.exp(-(rows - edge[None, :]) / sigma)) / (1 + np.exp((rows - sy[None, :]) / sigma))
+    cx, hw = 0.5 * (left[0] + right[0]), max(0.5 * (right[0] - left[0]), 1.0)
+    u = (sx - cx) / hw
+    inside *= np.clip((1 - np.abs(u)) / 0.25, 0, 1)[None, :]
+    depth = max(2, int(round(TINT_PROBE_E * eye_px)))
+    middle = np.abs(u) < 0.4
+    probe = [out[int(y) + 2:int(y) + 2 + depth, int(x)] for x, y in zip(sx[middle], sy[middle], strict=True)]
+    if not probe or not (inside > 0.5).any():
+        return
+    dry = np.median(np.concatenate(probe).astype(np.float32), axis=0)
+    patch = out[y0:y1, x0:x1].astype(np.float32)
+    upper = np.median(patch[inside > 0.5], axis=0)
+    patch += amount * inside[..., None] * (dry - upper)[None, None, :]
+    out[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
 
 def _photo_teeth(image: np.ndarray, box: tuple[int, int, int, int], top: np.ndarray, bot: np.ndarray,

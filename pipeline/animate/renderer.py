@@ -37,9 +37,11 @@ MOUTH_BOX_PAD_E = 0.12        # mouth box beyond the outer lips, in eye distance
 LIP_BAND_E = 0.16             # lip landmarks lie within this of the mouth line
 JAW_CLOSE_FROM_E = 0.12       # photo lip gaps beyond this (eye distances) are closed by the jaw ...
 JAW_CLOSE_MAX_E = 0.27        # ... by at most this much (the lips close the rest)
-JAW_CLOSE_CORNER_FRAC = 0.25  # ... the mouth corners following it this much (its own share,
+JAW_CLOSE_CORNER_FRAC = 0.3   # ... the mouth corners following it this much (its own share,
                               # apart from the rig's jaw_open: below 0.25 the raised jaw of
-                              # liveportrait_d19_mouth_open no longer closes it)
+                              # liveportrait_d19_mouth_open no longer closes it; 0.3 lifts its
+                              # corners a little out of the O's droop: rest / blink identity
+                              # 0.254 / 0.377 at 0.25, 0.253 / 0.368 at 0.3, 0.267 / 0.371 at 0.4)
 PHOTO_TEETH_APERTURE = 0.05   # photo mouths open wider than this show their own teeth
 HEAD_CHANNELS = ("head_yaw_deg", "head_pitch_deg", "head_roll_deg", "head_dx", "head_dy")
 
