@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.video.probe import probe, read_frames  # noqa: E402
 
+FACE_MARGIN = 0.25   # --crop face: this share of the face's size around it (chin, hair, a little neck)
+
 
 def sheet(frames: list[np.ndarray], columns: int, tile_w_px: int) -> Image.Image:
     h, w = frames[0].shape[:2]
@@ -28,6 +30,20 @@ def sheet(frames: list[np.ndarray], columns: int, tile_w_px: int) -> Image.Image
     return canvas
 
 
+def face_box(frame: np.ndarray) -> tuple[int, int, int, int]:
+    """A square around the face (its landmarks' extent plus FACE_MARGIN each side), in frame px."""
+    from pipeline.face.detect import find_faces
+
+    faces, _ = find_faces(frame)
+    if not faces:
+        raise SystemExit("--crop face: no face in the first frame; give x0,y0,x1,y1 instead")
+    p = faces[0].landmarks_px[:, :2]
+    cx, cy = p.mean(axis=0)
+    half = 0.5 * float((p.max(axis=0) - p.min(axis=0)).max()) * (1 + 2 * FACE_MARGIN)
+    h, w = frame.shape[:2]
+    return (max(int(cx - half), 0), max(int(cy - half), 0), min(int(cx + half), w), min(int(cy + half), h))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("video")
@@ -35,7 +51,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=12, help="how many frames, evenly spaced")
     parser.add_argument("--start", type=int, default=0, help="first frame; with --step, consecutive")
     parser.add_argument("--step", type=int, default=0, help="take every Nth frame from --start")
-    parser.add_argument("--crop", default="full", help="full, or x0,y0,x1,y1 in frame pixels")
+    parser.add_argument("--crop", default="full",
+                        help="full, face (around the face in the first frame), or x0,y0,x1,y1 in frame px")
     parser.add_argument("--columns", type=int, default=4)
     parser.add_argument("--tile", type=int, default=360, help="tile width in px")
     args = parser.parse_args()
@@ -46,7 +63,10 @@ def main() -> None:
     else:
         wanted = set(np.linspace(0, n_total - 1, args.frames).round().astype(int).tolist())
     frames = [f for i, f in enumerate(read_frames(args.video)) if i in wanted]
-    if args.crop != "full":
+    if args.crop == "face":
+        x0, y0, x1, y1 = face_box(frames[0])
+        frames = [f[y0:y1, x0:x1] for f in frames]
+    elif args.crop != "full":
         x0, y0, x1, y1 = (int(v) for v in args.crop.split(","))
         frames = [f[y0:y1, x0:x1] for f in frames]
     sheet(frames, args.columns, args.tile).save(args.png)
