@@ -22,6 +22,10 @@
    close, beside the same share for the other speech phones (what misplaced ones would get),
    and the silence rule is applied to the real face (its own open frames in long silences).
    `--plots DIR` draws real and rendered aperture against time, phones and words marked.
+4. Every real recording (../shared/eval/speech, up to 20 s) rendered onto two still portraits
+   with the pipeline as for a narration (no transcript given), measured in the pixels against
+   phones force-aligned to its own transcript: p/b/m closed, open frames in long silences,
+   r0 and best lag against the rules opening on those phones (voices beyond the two videos).
 Aperture (issue 3): mean inner-lip gap of landmark pairs 13-14, 82-87, 312-317 over the
 outer eye-corner distance 33-263; FaceMesh with refine_landmarks in video mode; time zero
 is the start of the audio; both series resampled to 100 Hz.
@@ -56,6 +60,10 @@ SERIES_HZ = 100.0
 MAX_LAG_S = 0.3
 BILABIALS = ("P", "B", "M")
 DRIVERS = ("net", "rules", "fusion", "envelope")
+# Part 4: every real voice rendered onto still portraits (one smiling with teeth, which the
+# renderer must close first; one with closed lips), the way a narration is rendered.
+VOICE_PORTRAITS = ("facerec_obama.jpg", "liveportrait_d30_hand_on_chin.jpg")
+VOICE_MAX_S = 20.0                  # longer recordings (the 60 s one) add time, not voices
 
 # TIMIT labels (speechbrain annotation) -> ARPAbet; closures merge into the stop after them.
 TIMIT = {"ax": "AH", "ax-h": "AH", "axr": "ER", "ix": "IH", "ux": "UW", "dx": "D", "nx": "N",
@@ -501,6 +509,63 @@ def render_and_measure(first_frame: np.ndarray, audio: np.ndarray, times, tracks
 
 # ----------------------------------------------------------------------------- report
 
+def rendered_voices(driver: str = "rules") -> dict:
+    """Each real recording rendered onto each VOICE_PORTRAITS photo with `avatar render --audio`
+    (no transcript: Whisper's words, as for a user's narration), measured in the pixels against
+    phones force-aligned to the recording's own transcript, which the render never saw:
+    p/b/m closed, open frames in long silences, and r / best lag of the rendered aperture
+    against the rules opening on those phones. No real face here: this is the closure and
+    timing part of issue 3 on voices beyond the two videos."""
+    from pipeline import timing
+    from pipeline.api import render
+    from pipeline.config import CaptionConfig, RenderConfig
+    from pipeline.video.probe import read_audio, read_frames
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="voices-") as work:
+        for name, path, text in speech_clips():
+            audio = read_audio(path, net.SAMPLE_RATE_HZ)
+            duration_s = len(audio) / net.SAMPLE_RATE_HZ
+            if duration_s > VOICE_MAX_S:
+                continue
+            speech = Speech(audio=audio, sample_rate_hz=net.SAMPLE_RATE_HZ, text=text)
+            phones = timing.align(speech, text.split()).phones
+            reference = to_series(np.arange(int(round(duration_s * FPS))) / FPS,
+                                  mouth.mouth_opening(mouth.track(phones, duration_s, FPS)), duration_s)
+            for portrait in VOICE_PORTRAITS:
+                video = Path(work) / f"{name}.mp4"
+                render(EVAL / "portraits" / portrait, video, audio=path,
+                       config=RenderConfig(mouth=driver, quiet=True,
+                                           captions=CaptionConfig(enabled=False, sidecars=False)))
+                rendered = apertures(read_frames(video))
+                centres = (np.arange(len(rendered)) + 0.5) / FPS
+                closures = middle_frames(phones, BILABIALS, centres)
+                silences = silence_frames(phones, centres, duration_s)
+                r0, best, lag = lagged_r(reference,
+                                         to_series(np.arange(len(rendered)) / FPS, rendered, duration_s))
+                row = {"clip": name, "portrait": Path(portrait).stem, "r0": r0, "best_r": best,
+                       "best_lag_s": lag, "pbm_frames": int(len(closures)),
+                       "closed_in_pbm": (float(np.mean(rendered[closures] < CLOSED_APERTURE))
+                                         if len(closures) else None),
+                       "open_in_silence": int(np.sum(rendered[silences] >= CLOSED_APERTURE)),
+                       "silence_frames": int(len(silences)),
+                       "faces_lost": int(np.isnan(rendered).sum())}
+                rows.append(row)
+                pbm = "-" if row["closed_in_pbm"] is None else f"{row['closed_in_pbm']:.0%}"
+                print(f"  {name} on {row['portrait']}: r0 {r0:+.2f} (best {best:+.2f} at "
+                      f"{lag * 1000:+.0f} ms), p/b/m closed {pbm} of {row['pbm_frames']}, open in "
+                      f"silences {row['open_in_silence']}/{row['silence_frames']}", flush=True)
+    pbm_rows = [r for r in rows if r["closed_in_pbm"] is not None]
+    return {"driver": driver, "per_clip": rows,
+            "r0_mean": float(np.mean([r["r0"] for r in rows])) if rows else None,
+            "r0_min": float(np.min([r["r0"] for r in rows])) if rows else None,
+            "best_lag_abs_max_s": float(np.max([abs(r["best_lag_s"]) for r in rows])) if rows else None,
+            "closed_in_pbm": (float(sum(r["closed_in_pbm"] * r["pbm_frames"] for r in pbm_rows)
+                                    / sum(r["pbm_frames"] for r in pbm_rows)) if pbm_rows else None),
+            "open_in_silence": int(sum(r["open_in_silence"] for r in rows)),
+            "silence_frames": int(sum(r["silence_frames"] for r in rows))}
+
+
 def plot_video(name: str, entry: dict, folder: Path) -> Path:
     """Real and rendered aperture against time, phones and words marked: where they disagree."""
     import matplotlib
@@ -577,7 +642,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--synthetic", type=int, default=30, help="held-out synthetic utterances")
     parser.add_argument("--no-render", action="store_true", help="skip rendering videos")
-    parser.add_argument("--parts", default="synthetic,speech,video", help="comma-separated subset")
+    parser.add_argument("--parts", default="synthetic,speech,video,voices", help="comma-separated subset")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     parser.add_argument("--render-drivers", default=",".join(DRIVERS),
                         help="drivers to render (the slow part; net,fusion after retraining)")
@@ -603,7 +668,7 @@ def main() -> None:
               f"best {a['best_r']:+.2f}, best lag median {a['best_lag_median_s'] * 1000:+.0f} ms")
     if not EVAL.exists():
         print(f"\n{EVAL} not present: real speech and video skipped")
-        parts -= {"speech", "video"}
+        parts -= {"speech", "video", "voices"}
     if "speech" in parts:
         print("\n2. real speech with transcripts", flush=True)
         results["real_speech"] = real_speech()
@@ -620,6 +685,13 @@ def main() -> None:
         if args.plots:
             for name, entry in results["real_video"].items():
                 print(f"plot: {plot_video(name, entry, args.plots)}")
+    if "voices" in parts:
+        print("\n4. every real voice rendered onto still portraits (rules, as for a narration)", flush=True)
+        v = results["rendered_voices"] = rendered_voices()
+        if v["per_clip"]:
+            print(f"\nvoices: r0 mean {v['r0_mean']:+.2f}, min {v['r0_min']:+.2f}; best lag within "
+                  f"{v['best_lag_abs_max_s'] * 1000:.0f} ms; p/b/m closed {v['closed_in_pbm']:.0%}; open "
+                  f"frames in long silences {v['open_in_silence']}/{v['silence_frames']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
 
