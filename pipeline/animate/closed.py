@@ -284,9 +284,11 @@ def _tint_upper_lip(out: np.ndarray, p: np.ndarray, xs: np.ndarray, seam_y: np.n
     depth = max(2, int(round(TINT_PROBE_E * eye_px)))
     middle = np.abs(u) < 0.4
     probe = [out[int(y) + 2:int(y) + 2 + depth, int(x)] for x, y in zip(sx[middle], sy[middle], strict=True)]
-    if not probe or not (inside > 0.5).any():
+    # (a photo cut off just under the lips leaves nothing to sample: no tint then)
+    dry_px = np.concatenate(probe).astype(np.float32) if probe else np.zeros((0, 3), np.float32)
+    if len(dry_px) == 0 or not (inside > 0.5).any():
         return
-    dry = np.median(np.concatenate(probe).astype(np.float32), axis=0)
+    dry = np.median(dry_px, axis=0)
     patch = out[y0:y1, x0:x1].astype(np.float32)
     upper = np.median(patch[inside > 0.5], axis=0)
     patch += amount * inside[..., None] * (dry - upper)[None, None, :]
