@@ -305,3 +305,26 @@ def test_a_manifest_item_can_ask_for_a_seamless_loop(tmp_path):
     everything, none = resolve_items(tmp_path / "loops.csv", tmp_path / "out",
                                      {"photo": "selfie.png", "loop": True})
     assert everything.config.motion.loop is True and none.config.motion.loop is False
+
+
+@pytest.mark.parametrize("flags,fields", [
+    ([], {}),
+    (["--voice", "joe", "--aspect", "16:9", "--fps", "24", "--seed", "7", "--style", "expressive",
+      "--motion-scale", "0.4", "--loop", "--mouth", "envelope", "--face", "1", "--preset", "quality",
+      "--no-captions", "--lexicon", "words.yaml"],
+     {"voice": "joe", "aspect": "16:9", "fps": 24, "seed": 7, "style": "expressive", "motion_scale": 0.4,
+      "loop": True, "mouth": "envelope", "face": 1, "preset": "quality", "captions": False,
+      "lexicon": "words.yaml"}),
+])
+def test_a_manifest_item_renders_like_the_same_flags(flags, fields):
+    """A manifest's fields are the render flags without dashes, defaulted the same: the two
+    mappings to a RenderConfig (the CLI's from argparse, config_of for manifests and the
+    studio) must not drift apart."""
+    import dataclasses
+
+    from pipeline.batch.manifest import config_of
+    from pipeline.cli import _build_parser, _config_from_args
+
+    argv = ["render", "--text", "Hi.", "--photo", "p.png", "--out", "o.mp4", *flags]
+    args = _build_parser().parse_args(argv)
+    assert dataclasses.replace(_config_from_args(args), quiet=True) == config_of(fields)
