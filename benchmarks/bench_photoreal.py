@@ -154,10 +154,12 @@ def face_box(points_px: np.ndarray) -> tuple[float, float, float, float]:
     return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
 
 
-def crop_box(points_px: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """A square around the face with CROP_MARGIN_FACE to spare for head motion."""
+def crop_box(points_px: np.ndarray, shape: tuple[int, ...], margin_face: float = CROP_MARGIN_FACE
+             ) -> tuple[int, int, int, int]:
+    """A square around the face with `margin_face` (face sizes) each side; by default
+    CROP_MARGIN_FACE, to spare for head motion."""
     x0, y0, x1, y1 = face_box(points_px)
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * CROP_MARGIN_FACE)
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin_face)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     h, w = shape[:2]
     return (max(int(cx - side / 2), 0), max(int(cy - side / 2), 0),

@@ -31,17 +31,15 @@ def sheet(frames: list[np.ndarray], columns: int, tile_w_px: int) -> Image.Image
 
 
 def face_box(frame: np.ndarray) -> tuple[int, int, int, int]:
-    """A square around the face (its landmarks' extent plus FACE_MARGIN each side), in frame px."""
+    """A square around the face found in `frame`, FACE_MARGIN to spare on each side (frame px)."""
+    from bench_photoreal import crop_box
+
     from pipeline.face.detect import find_faces
 
     faces, _ = find_faces(frame)
     if not faces:
         raise SystemExit("--crop face: no face in the first frame; give x0,y0,x1,y1 instead")
-    p = faces[0].landmarks_px[:, :2]
-    cx, cy = p.mean(axis=0)
-    half = 0.5 * float((p.max(axis=0) - p.min(axis=0)).max()) * (1 + 2 * FACE_MARGIN)
-    h, w = frame.shape[:2]
-    return (max(int(cx - half), 0), max(int(cy - half), 0), min(int(cx + half), w), min(int(cy + half), h))
+    return crop_box(faces[0].landmarks_px, frame.shape, FACE_MARGIN)
 
 
 def main() -> None:
