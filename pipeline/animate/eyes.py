@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from pipeline.animate.rig import LOWER_LID_RISE  # the rig's blink meets the lids at the same line
+from pipeline.easing import smoothstep
 from pipeline.face import landmarks as lm
 
 LID_SKIN_HALF = 0.9          # lid skin stretched: at most this far above the margin (eye half widths) ...
@@ -217,11 +218,6 @@ def _lash_reach(image: np.ndarray, eye: EyeShape) -> float:
     return float(np.clip(reach, lash, LASH_MAX_SKIN * skin))
 
 
-def _smooth01(t: np.ndarray | float) -> np.ndarray | float:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3 - 2 * t)
-
-
 def lid_margin(eye: EyeShape, u: np.ndarray, blink: float
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column u: the upper lid margin at rest, the eye opening, and how far the margin has
@@ -261,14 +257,14 @@ def lid_source(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
     src_lower = np.where(v >= bottom - rise, v + rise * (1.0 - (1.0 - z_lo) ** 2), v)
     cover = np.clip(edge - v + 0.5, 0.0, 1.0)
     t = (v - top) / np.maximum(opening, 1e-6)
-    eyeball = (1.0 - cover) * (v < bottom - rise) * _smooth01(4.0 * np.minimum(t, 1.0 - t))
+    eyeball = (1.0 - cover) * (v < bottom - rise) * smoothstep(4.0 * np.minimum(t, 1.0 - t))
     return src_upper, src_lower, cover, eyeball
 
 
 def _lash_fold(eye: EyeShape, u: np.ndarray, blink: float) -> np.ndarray:
     """How far the lashes above the margin have folded down (0..1), per column u."""
     beside = (LASH_FOLD_END_HALF * eye.half_px - np.abs(u)) / (LASH_WING_HALF * eye.half_px)
-    return _smooth01(blink / LASH_FOLD_BLINK) * _smooth01(beside)
+    return smoothstep(blink / LASH_FOLD_BLINK) * smoothstep(beside)
 
 
 def _lash_skip(eye: EyeShape, u: np.ndarray, blink: float) -> np.ndarray:
@@ -277,7 +273,7 @@ def _lash_skip(eye: EyeShape, u: np.ndarray, blink: float) -> np.ndarray:
     Toward the corners all of it (or the photo's lash wing stays up as a hook); mid-lid only
     part: stretched and smoothed across, the rest is the lash shadow a closed lid shows
     toward its margin (and the face descriptor reads the eye by it)."""
-    corner = _smooth01((np.abs(u) / eye.half_px - LASH_SKIP_CORNER[0])
+    corner = smoothstep((np.abs(u) / eye.half_px - LASH_SKIP_CORNER[0])
                        / (LASH_SKIP_CORNER[1] - LASH_SKIP_CORNER[0]))
     share = LASH_SKIP_MID + (1.0 - LASH_SKIP_MID) * corner
     zone = max(eye.lash_px - LASH_HALF * eye.half_px, 0.0) + LASH_TIPS_HALF * eye.half_px
@@ -298,14 +294,14 @@ def lid_texture(eye: EyeShape, u: np.ndarray, v: np.ndarray, blink: float
     # from nothing at the band's top (where the stretch starts), so the lid has no edge there
     lost = np.where(v < edge - lash, lost, 0.0)
     band = np.maximum(edge - lash - band_top, 1.0)
-    smear = lost * _smooth01((v - band_top) / (BLUR_RAMP * band))
+    smear = lost * smoothstep((v - band_top) / (BLUR_RAMP * band))
     # Long lashes reach past the band: their tips, left behind by the margin, would stand as
     # streaks under the brow. Everything from the brow down to the margin is smoothed across
     # (which keeps the brow's and the crease's horizontal edges).
     brow = np.interp(u, eye.brow_u, eye.brow_v)
-    tips = _lash_fold(eye, u, blink) * _smooth01((v - brow) / (BROW_CLEAR_HALF * eye.half_px))
+    tips = _lash_fold(eye, u, blink) * smoothstep((v - brow) / (BROW_CLEAR_HALF * eye.half_px))
     smear = np.maximum(smear, np.where(v < edge - lash, tips, 0.0))
-    return smear, lost * _smooth01((v - band_top) / (GRAIN_RAMP * band))
+    return smear, lost * smoothstep((v - band_top) / (GRAIN_RAMP * band))
 
 
 def _hang_lashes(patch: np.ndarray, image: np.ndarray, eye: EyeShape, u: np.ndarray, v: np.ndarray,
@@ -315,7 +311,7 @@ def _hang_lashes(patch: np.ndarray, image: np.ndarray, eye: EyeShape, u: np.ndar
     darker than the lid skin is laid on, so the lower lid shows between them."""
     reach = max(eye.lash_px, 1.0)
     t = (v - edge) / (LASH_HANG_SHARE * reach)
-    inside = _smooth01((eye.half_px - np.abs(u)) / (LASH_HANG_FADE_HALF * eye.half_px))
+    inside = smoothstep((eye.half_px - np.abs(u)) / (LASH_HANG_FADE_HALF * eye.half_px))
     weight = _lash_fold(eye, u, blink) * inside * np.clip(1.0 - t, 0.0, 1.0) * (t >= 0.0)
     if not (weight > 0).any():
         return
@@ -350,7 +346,7 @@ def paint_lids(roi: np.ndarray, origin: tuple[int, int], points_px: np.ndarray, 
     blink = float(np.clip(blink, 0.0, 1.0))
     if blink <= 1e-3:
         return
-    onset = float(_smooth01(blink / ONSET_BLINK))
+    onset = float(smoothstep(blink / ONSET_BLINK))
     ox, oy = origin
     h, w = roi.shape[:2]
     for eye, (_, _, iris_id, _) in zip(colors.eyes, EYES, strict=True):
@@ -399,7 +395,7 @@ def paint_lids(roi: np.ndarray, origin: tuple[int, int], points_px: np.ndarray, 
         edge = top + drop
         skin = _lid_skin_px(eye, u, top)
         depth = np.clip((v - (top - skin)) / np.maximum(edge - (top - skin), 1.0), 0.0, 1.0)
-        shade = LID_SHADE * depth ** 2 * _smooth01((edge - top) / (0.3 * half))
+        shade = LID_SHADE * depth ** 2 * smoothstep((edge - top) / (0.3 * half))
         # Stretched, any detail that varies across the lid (lash tips, pores) becomes a
         # vertical streak: where the skin stretched, it is smoothed across (along u) and
         # gets grain instead.
@@ -416,6 +412,6 @@ def paint_lids(roi: np.ndarray, origin: tuple[int, int], points_px: np.ndarray, 
         _hang_lashes(patch, colors.image, eye, u, v, top, edge, blink)
         feather = FEATHER_HALF * half
         inner = np.minimum.reduce([xs - x0, x1 - 1 - xs, ys - y0, y1 - 1 - ys]) / max(feather, 1.0)
-        alpha = (_smooth01(inner) * onset)[..., None]
+        alpha = (smoothstep(inner) * onset)[..., None]
         region = roi[y0:y1, x0:x1].astype(np.float32)
         roi[y0:y1, x0:x1] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)

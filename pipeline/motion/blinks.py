@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.motion.shapes import smoothstep
+from pipeline.easing import smoothstep
 
 RATE_PER_MIN = (17.0, 23.0)   # drawn per clip, inside the human 15-26 while speaking
 HUMAN_RATE_PER_MIN = (15.0, 26.0)  # a clip's count is kept inside this whenever one fits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.motion.shapes import smoothstep
+from pipeline.easing import smoothstep
 
 MEDIAN_INTERVAL_S = 3.5       # log-normal, between looks away
 INTERVAL_SIGMA = 0.4

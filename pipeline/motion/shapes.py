@@ -1,18 +1,14 @@
-"""Small shared pieces: the frame grid, easing curves, speech pauses."""
+"""Small shared pieces: the frame grid, bumps and fades, speech pauses."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from pipeline.easing import smoothstep
 from pipeline.timebase import frame_centres_s, frame_count  # noqa: F401 - re-exported
 from pipeline.types import Word
 
 PAUSE_S = 0.3                 # a gap between words at least this long is a pause
-
-
-def smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def bump(t: np.ndarray, start_s: float, rise_s: float, hold_s: float, fall_s: float) -> np.ndarray:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.easing import smoothstep
 from pipeline.face import landmarks as lm
 from pipeline.types import Layout, Portrait
 
@@ -135,7 +136,7 @@ def _compose_background(image: np.ndarray, affine: np.ndarray, width_px: int, he
     if outside.max() <= 0.0 and inside.min() >= FILL_FEATHER_FRAC * width_px:
         return sharp
     fill = _fill(image, affine, width_px, height_px, outside)
-    alpha = _smooth01(inside / (FILL_FEATHER_FRAC * width_px))[..., None]
+    alpha = smoothstep(inside / (FILL_FEATHER_FRAC * width_px)).astype(np.float32)[..., None]
     out = alpha * sharp.astype(np.float32) + (1 - alpha) * fill
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
@@ -173,14 +174,9 @@ def _fill(image: np.ndarray, affine: np.ndarray, width_px: int, height_px: int,
         if weight.any():
             blurred = cv2.GaussianBlur(stretched, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
             out += weight[..., None] * blurred
-    darken = 1.0 - (1.0 - FILL_DARKEN) * _smooth01(dist / (FILL_DARKEN_FRAC * small_h))
+    darken = 1.0 - (1.0 - FILL_DARKEN) * smoothstep(dist / (FILL_DARKEN_FRAC * small_h)).astype(np.float32)
     out *= darken[..., None]
     return cv2.resize(out, (width_px, height_px), interpolation=cv2.INTER_CUBIC)
-
-
-def _smooth01(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
 def _edge_distances(shape: tuple[int, ...], affine: np.ndarray, width_px: int, height_px: int
