@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pipeline.errors import InputError
@@ -22,6 +23,11 @@ MAX_MOTION_SCALE = 3.0
 # checkpoints/MODEL_CARD.md); net: the audio-to-mouth network; fusion: both, closures from
 # either; envelope: the loudness baseline the benchmarks compare against.
 MOUTH_DRIVERS = ("rules", "net", "fusion", "envelope")
+
+
+def cli_flag(setting: str) -> str:
+    """`avatar render`'s flag for a setting: motion_scale -> --motion-scale."""
+    return "--" + setting.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,10 @@ class RenderConfig:
     duration_s: float | None = None  # --duration: a clip with no speech (idle, or a --loop)
     quiet: bool = False
 
-    def validate(self) -> RenderConfig:
+    def validate(self, setting: Callable[[str], str] = cli_flag) -> RenderConfig:
+        """Self, or InputError naming the bad setting as the user gave it: `setting` turns a
+        field name (motion_scale) into what they typed (--motion-scale on the command line,
+        the field itself in a manifest or the studio)."""
         if self.video.aspect not in ASPECT_SIZES_PX:
             raise InputError(
                 f"Unknown aspect ratio {self.video.aspect!r}. "
@@ -76,7 +85,7 @@ class RenderConfig:
             )
         if not (MIN_FPS <= self.video.fps <= MAX_FPS):
             raise InputError(
-                f"Frame rate {self.video.fps:g} is out of range. Use --fps between "
+                f"Frame rate {self.video.fps:g} is out of range. Use {setting('fps')} between "
                 f"{MIN_FPS:g} and {MAX_FPS:g} (30 is standard for social video)."
             )
         if self.motion.style not in STYLES:
@@ -85,13 +94,13 @@ class RenderConfig:
             )
         if not (0.0 <= self.motion.scale <= MAX_MOTION_SCALE):
             raise InputError(
-                f"Motion scale {self.motion.scale:g} is out of range. Use --motion-scale between 0 "
-                f"(a still head that still blinks) and {MAX_MOTION_SCALE:g}; 1 is natural."
+                f"Motion scale {self.motion.scale:g} is out of range. Use {setting('motion_scale')} "
+                f"between 0 (a still head that still blinks) and {MAX_MOTION_SCALE:g}; 1 is natural."
             )
         if self.duration_s is not None and not (0 < self.duration_s <= self.max_audio_s):
             raise InputError(
-                f"Duration {self.duration_s:g} s is out of range. Use --duration between 0 and "
-                f"{self.max_audio_s:g} seconds (a few seconds make a profile-picture loop)."
+                f"Duration {self.duration_s:g} s is out of range. Use {setting('duration')} between "
+                f"0 and {self.max_audio_s:g} seconds (a few seconds make a profile-picture loop)."
             )
         if self.mouth not in MOUTH_DRIVERS:
             raise InputError(

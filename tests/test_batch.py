@@ -328,3 +328,19 @@ def test_a_manifest_item_renders_like_the_same_flags(flags, fields):
     argv = ["render", "--text", "Hi.", "--photo", "p.png", "--out", "o.mp4", *flags]
     args = _build_parser().parse_args(argv)
     assert dataclasses.replace(_config_from_args(args), quiet=True) == config_of(fields)
+
+
+def test_a_range_error_names_the_setting_as_the_user_wrote_it():
+    """Out-of-range values say which setting to change in the words of where they came from:
+    a manifest or the studio has `motion_scale`, the command line has --motion-scale."""
+    from pipeline.batch.manifest import config_of
+    from pipeline.config import MotionConfig, RenderConfig, VideoConfig
+
+    for fields, name in (({"fps": 500}, "fps"), ({"motion_scale": 9}, "motion_scale")):
+        with pytest.raises(InputError, match=rf"Use {name} between") as caught:
+            config_of(fields)
+        assert "--" not in str(caught.value)
+    with pytest.raises(InputError, match="Use --fps between"):
+        RenderConfig(video=VideoConfig(fps=500)).validate()
+    with pytest.raises(InputError, match="Use --motion-scale between"):
+        RenderConfig(motion=MotionConfig(scale=9)).validate()

@@ -173,7 +173,7 @@ def config_of(fields: Mapping[str, object], base: RenderConfig | None = None) ->
         lexicon=None if lexicon is None else str(lexicon),
         quiet=True,
     )
-    return config.validate()
+    return config.validate(setting=str)
 
 
 def safe_output(out_dir: Path, name: str) -> Path:
