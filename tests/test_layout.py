@@ -124,3 +124,22 @@ def test_fill_beyond_the_photo_has_no_bars():
     # The fill still takes the photo's colours: the stripes' mean, a little darkened.
     below = grey[bottom + 100:bottom + 300, left:right].mean()
     assert 0.75 * 127 < below < 1.05 * 127
+
+
+def test_hair_cut_by_the_photos_top_fades_into_the_backdrop():
+    """A photo whose top edge cuts through the hair: above it, the frame continues the backdrop
+    (mediapipe's person mask tells them apart), not a plume of hair rising to the frame's top."""
+    portrait = analyze(np.ascontiguousarray(skimage.data.astronaut()[40:300, 100:370]))
+    image = portrait.image
+    layout = plan_layout(portrait, 1080, 1920)
+    a = layout.photo_to_frame
+    top = int(np.floor(a[1, 2]))
+    assert top > 250, "the photo must leave the frame's top to the fill here"
+    x0, _, x1, _ = portrait.face_box_px
+    hair = image[:6, x0:x1].reshape(-1, 3).astype(np.float64).mean(axis=0)
+    backdrop = image[:20, :30].reshape(-1, 3).astype(np.float64).mean(axis=0)
+    assert np.linalg.norm(hair - backdrop) > 60, "the photo's top edge must cut through hair"
+    fx0, fx1 = (int(a[0, 0] * x + a[0, 2]) for x in (x0, x1))
+    above = layout.background[top - 200:top - 150, fx0:fx1].reshape(-1, 3).astype(np.float64).mean(axis=0)
+    # the fill darkens a little with distance; compare with the backdrop as darkened there
+    assert np.linalg.norm(above - 0.97 * backdrop) < 0.35 * np.linalg.norm(hair - backdrop)

@@ -5,7 +5,9 @@ Where the crop window reaches past the photo (a head-and-shoulders selfie in a 9
 frame leaves a third of it or more), the frame is filled with the photo's edge colours
 carried outward and defocused more the further they go, darkening a little: a soft
 continuation of the photo, so there are never black bars or hard seams. The real pixels
-dissolve into it over a band just inside the photo's edge. (Stretching the edge row
+dissolve into it over a band just inside the photo's edge. Above the photo, where a head
+ends, the backdrop is carried rather than the person (mediapipe's person mask tells them
+apart): hair the top edge cuts off fades out instead of rising as a plume. (Stretching the edge row
 with one fixed blur, as this did before, drew every column of the edge into a vertical
 bar, sharp where it met the photo.)
 """
@@ -19,6 +21,7 @@ import numpy as np
 
 from pipeline.easing import smoothstep
 from pipeline.face import landmarks as lm
+from pipeline.face.segment import person_mask
 from pipeline.types import Layout, Portrait
 
 
@@ -48,6 +51,11 @@ FILL_SIGMAS_PX = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)   # ... between the
 FILL_DARKEN = 0.88               # the fill darkens to this far out (the photo stays the subject) ...
 FILL_DARKEN_FRAC = 0.25          # ... over this share of the frame height
 FILL_FEATHER_FRAC = 0.03         # the photo fades into the fill over this share of the width, inside its edge
+FILL_PERSON_FADE_FRAC = 0.04    # above the photo the person (hair its top edge cuts) gives way to
+                                # the backdrop over this share of the frame height
+BACKDROP_MIN_SHARE = 0.03       # ... when at least this share of the photo is backdrop to carry
+BACKDROP_PX = 160               # the backdrop behind the person is estimated at this size
+BACKDROP_GROW_FRAC = 0.03       # ... from pixels this far (of its size) clear of the person
 UNSHARP_AMOUNT = 0.35            # mild sharpening after upscaling
 UNSHARP_SIGMA_PX = 1.2
 
@@ -163,9 +171,19 @@ def _fill(image: np.ndarray, affine: np.ndarray, width_px: int, height_px: int,
         to_small[1, 1] /= scale
     stretched = cv2.warpAffine(src, to_small, (small_w, small_h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    dist = cv2.resize(outside, (small_w, small_h), interpolation=cv2.INTER_AREA) * fx
+    backdrop = _backdrop(src) if to_small[1, 2] > 0 else None    # only above the photo
+    if backdrop is not None:
+        # Past the bottom and the sides the person goes on (shoulders, a sweater, long hair).
+        # Past the top the head ends: hair the photo's edge cuts off fades into the backdrop
+        # instead of rising to the frame's top as a plume of smoke.
+        behind = cv2.warpAffine(backdrop, to_small, (small_w, small_h), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        above_px = to_small[1, 2] - (np.arange(small_h, dtype=np.float32) + 0.5)
+        weight = smoothstep(above_px / (FILL_PERSON_FADE_FRAC * small_h)).astype(np.float32)
+        stretched += weight[:, None, None] * (behind - stretched)
     # A stack of ever softer blurs; each pixel takes the one its distance calls for
     # (interpolated in log sigma, so the defocus grows smoothly).
-    dist = cv2.resize(outside, (small_w, small_h), interpolation=cv2.INTER_AREA) * fx
     sigma = np.clip(FILL_DEFOCUS_PER_PX * dist, FILL_SIGMAS_PX[0], FILL_SIGMAS_PX[-1])
     level = np.interp(np.log(sigma), np.log(FILL_SIGMAS_PX), np.arange(len(FILL_SIGMAS_PX)))
     out = np.zeros_like(stretched)
@@ -177,6 +195,26 @@ def _fill(image: np.ndarray, affine: np.ndarray, width_px: int, height_px: int,
     darken = 1.0 - (1.0 - FILL_DARKEN) * smoothstep(dist / (FILL_DARKEN_FRAC * small_h)).astype(np.float32)
     out *= darken[..., None]
     return cv2.resize(out, (width_px, height_px), interpolation=cv2.INTER_CUBIC)
+
+
+def _backdrop(image: np.ndarray) -> np.ndarray | None:
+    """The photo with the person painted out by the backdrop around them (soft, low detail:
+    it is only ever seen defocused), or None when the photo shows almost no backdrop."""
+    person = person_mask(image) > 0.5
+    if 1.0 - person.mean() < BACKDROP_MIN_SHARE:
+        return None
+    h, w = image.shape[:2]
+    k = BACKDROP_PX / max(h, w)
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # grown, so the fringe of hair and its halo count as person too
+    grow = max(1, round(BACKDROP_GROW_FRAC * BACKDROP_PX))
+    hole = cv2.dilate(cv2.resize(person.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST),
+                      np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    if hole.all():
+        return None
+    painted = cv2.inpaint(small, hole, 3, cv2.INPAINT_TELEA)
+    return cv2.resize(painted, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _edge_distances(shape: tuple[int, ...], affine: np.ndarray, width_px: int, height_px: int
