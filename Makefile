@@ -46,12 +46,17 @@ lint: setup
 clean:
 	rm -rf out .pytest_cache .ruff_cache
 
-.PHONY: train-mouth eval-lipsync
+.PHONY: train-mouth eval-lipsync bench-photoreal
 
 # Rebuilds checkpoints/mouth_net.onnx from seed 0 (corpus + training, < 60 min on 2 cores).
 train-mouth: setup
 	$(PY) -m pip install --quiet -e '.[train]'
 	$(PY) -m training.train_mouth --seed 0
+
+# Photoreal-motion measures (identity, background, blinks) over the eval portraits, with
+# contact sheets in out/photoreal/ (about 25 minutes on 2 cores).
+bench-photoreal: setup
+	$(PY) benchmarks/bench_photoreal.py
 
 # Lip-sync measurements for checkpoints/MODEL_CARD.md (real data from ../shared/eval when present).
 eval-lipsync: setup

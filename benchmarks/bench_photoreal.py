@@ -3,7 +3,9 @@
 For every portrait in ../shared/eval/portraits plus examples/selfie.png, render a ~10 s clip
 from a real recording (1:1, no captions) and measure, per output frame:
 
-- identity: dlib face-descriptor distance to the photo, every IDENTITY_EVERY_N-th frame;
+- identity: dlib face-descriptor distance to the photo, every frame of the short clips
+  (every IDENTITY_EVERY_N_LONG-th of the long ones), its max over all frames and over the
+  frames with the eyes open;
 - background: mean absolute grey change between consecutive frames outside a generous
   head+hair+neck mask (from the first frame's landmarks), and in the ring just outside it;
 - blinks: eye aspect ratio from FaceMesh -> blink events, rate per minute, durations;
@@ -12,7 +14,8 @@ from a real recording (1:1, no captions) and measure, per output frame:
 A longer clip (60 s) on LONG_CLIP_PORTRAITS gives the blink rate with more events. A contact
 sheet per portrait (photo, mouth closed, mouth open, deepest blink, head turned most) goes
 to out/photoreal/. The eval's real recordings (../shared/eval/video) give the identity measure
-between real frames around their blinks, for scale. Results: benchmarks/photoreal_results.json.
+between real frames around their blinks, and from each real frame to the recording's
+first one, for scale. Results: benchmarks/photoreal_results.json.
 
     nice -n 10 python benchmarks/bench_photoreal.py [--only selfie,facerec_obama] [--no-long]
 """
@@ -63,8 +66,10 @@ BACKGROUND_TARGET_GREY = 1.0
 BLINK_RATE_TARGET_PER_MIN = (15.0, 26.0)
 BLINK_DURATION_TARGET_MS = (100.0, 400.0)
 
-IDENTITY_EVERY_N = 3          # dlib descriptors are the slow part (~0.1 s a frame)
-IDENTITY_EVERY_N_LONG = 30   # one a second: the long clips are for the blink rate
+IDENTITY_EVERY_N = 1          # the target is on every frame: a blink's deepest frame is one
+IDENTITY_EVERY_N_LONG = 10   # dlib descriptors are the slow part (~0.15 s a frame); the long
+                             # clips are for the blink rate
+EYES_OPEN_CLOSURE = 0.2       # frames whose eye closure is under this count as eyes open
 MESH_CROP_PX = 384            # FaceMesh input: the head crop resized to this square
 CROP_MARGIN_FACE = 0.9        # measuring crop beyond the face box, in face widths
 DLIB_MAX_SIDE_PX = 640        # dlib's HOG detector input, downscaled from the crop
@@ -107,6 +112,7 @@ class ClipMeasures:
     identity_missed: int                  # frames with no dlib face / no descriptor
     identity_max_frame: int               # where the largest distance was (-1: none)
     identity_max_at: dict                 # eye closure and mouth aperture in that frame
+    identity_max_eyes_open: float | None  # the max over frames with the eyes open (no blink)
     photo_descriptor: bool
     background_grey: float                # mean over frames of mean |d grey| outside the mask
     background_grey_max: float            # worst consecutive-frame pair
@@ -323,6 +329,16 @@ def scheduled_blinks(result, seed: int) -> list[float]:
     return peaks
 
 
+def _real_recordings(videos_dir: Path):
+    """(path, frames, measuring crop, FaceMesh points per frame) of each real recording."""
+    for path in sorted(videos_dir.glob("*.mp4")) if videos_dir.exists() else []:
+        frames = list(read_frames(path))
+        first, _ = find_faces(frames[0])
+        if first:
+            box = crop_box(first[0].landmarks_px, frames[0].shape)
+            yield path, frames, box, [mesh_landmarks(f, box) for f in frames]
+
+
 def real_blinks(videos_dir: Path = REAL_VIDEOS) -> list[dict]:
     """What a real blink costs by the same identity measure, in the eval's real recordings.
 
@@ -331,13 +347,7 @@ def real_blinks(videos_dir: Path = REAL_VIDEOS) -> list[dict]:
     and head motion alone). The difference is what closing the eyes adds in a real face.
     """
     rows = []
-    for path in sorted(videos_dir.glob("*.mp4")) if videos_dir.exists() else []:
-        frames = list(read_frames(path))
-        first, _ = find_faces(frames[0])
-        if not first:
-            continue
-        box = crop_box(first[0].landmarks_px, frames[0].shape)
-        points = [mesh_landmarks(f, box) for f in frames]
+    for path, frames, box, points in _real_recordings(videos_dir):
         ear = np.array([eye_aspect_ratio(p) if p is not None else np.nan for p in points])
         _, peaks, deepest = blink_events(ear, probe(path).fps)
         lag = REAL_BLINK_LAG_FRAMES
@@ -350,6 +360,28 @@ def real_blinks(videos_dir: Path = REAL_VIDEOS) -> list[dict]:
             rows.append({"video": path.name, "frame": b, "closure": round(peak, 2),
                          "blink_vs_open": round(float(np.linalg.norm(d[0] - d[1])), 3),
                          "open_vs_open": round(float(np.linalg.norm(d[1] - d[2])), 3)})
+    return rows
+
+
+def real_identity(videos_dir: Path = REAL_VIDEOS) -> list[dict]:
+    """The identity target read on real people: each real recording's frames against its own
+    first frame (as if that frame were the photo), and against its own open-eyed frames
+    (each one in turn as the photo; the median and the best of their maxima)."""
+    rows = []
+    for path, frames, box, points in _real_recordings(videos_dir):
+        kept = [(i, descriptor(f, p, box)) for i, (f, p) in enumerate(zip(frames, points, strict=True))
+                if p is not None]
+        kept = [(i, d) for i, d in kept if d is not None]
+        idx = np.array([i for i, _ in kept])
+        desc = np.array([d for _, d in kept])
+        ear = np.array([eye_aspect_ratio(points[i]) for i in idx])
+        closure = 1 - ear / np.percentile(ear, OPEN_EAR_PERCENTILE)
+        dist = np.linalg.norm(desc[:, None] - desc[None], axis=-1)
+        open_refs = dist[closure < EYES_OPEN_CLOSURE].max(axis=1)
+        rows.append({"video": path.name, "frames": len(frames), "measured": len(idx),
+                     "max_vs_first_frame": round(float(dist[0].max()), 3),
+                     "max_vs_open_frame_median": round(float(np.median(open_refs)), 3),
+                     "max_vs_open_frame_best": round(float(open_refs.min()), 3)})
     return rows
 
 
@@ -410,6 +442,8 @@ def measure_clip(name: str, photo_path: Path, audio: Path, out_dir: Path,
     found = bool(np.isfinite(yaw_a).any())
     worst = dist_frames[int(np.argmax(dists))] if dists else -1
     open_ear = float(np.nanpercentile(ear_a, OPEN_EAR_PERCENTILE)) if found else np.nan
+    open_dists = [d for d, i in zip(dists, dist_frames, strict=True)
+                  if np.isfinite(ear_a[i]) and 1 - ear_a[i] / open_ear < EYES_OPEN_CLOSURE]
     sheet_path = ""
     if with_sheet:
         sheet_path = str(contact_sheet(name, photo, video_path, box, ap_a, yaw_a, ear_a, deepest))
@@ -426,6 +460,7 @@ def measure_clip(name: str, photo_path: Path, audio: Path, out_dir: Path,
         identity_max_at=({"eye_closure": round(float(1 - ear_a[worst] / open_ear), 2),
                           "mouth_aperture": round(float(ap_a[worst]), 2)}
                          if worst >= 0 and np.isfinite(ear_a[worst]) else {}),
+        identity_max_eyes_open=round(max(open_dists), 3) if open_dists else None,
         photo_descriptor=photo_desc is not None,
         background_grey=round(float(np.mean(bg)), 3) if bg else 0.0,
         background_grey_max=round(float(np.max(bg)), 3) if bg else 0.0,
@@ -484,7 +519,7 @@ def portraits(only: set[str] | None) -> list[tuple[str, Path]]:
 
 
 def table(rows: list[ClipMeasures]) -> str:
-    head = (f"{'portrait':34} {'clip':8} {'frames':>6} {'id max':>6} {'id mean':>7} {'still':>5} "
+    head = (f"{'portrait':34} {'clip':8} {'frames':>6} {'id max':>6} {'open':>5} {'id mean':>7} {'still':>5} "
             f"{'rest':>5} {'vsrest':>6} {'bg':>5} "
             f"{'bg max':>6} {'ring':>5} {'blinks':>8} {'/min':>5} {'dur ms (min-max)':>16} "
             f"{'no face':>7}")
@@ -494,11 +529,12 @@ def table(rows: list[ClipMeasures]) -> str:
                if r.blink_durations_ms else "-")
         idm = f"{r.identity_max:.3f}" if r.identity_max is not None else "-"
         idn = f"{r.identity_mean:.3f}" if r.identity_mean is not None else "-"
+        ido = f"{r.identity_max_eyes_open:.3f}" if r.identity_max_eyes_open is not None else "-"
         ids = f"{r.identity_still:.2f}" if r.identity_still is not None else "-"
         idr = f"{r.identity_rest:.2f}" if r.identity_rest is not None else "-"
         idv = f"{r.identity_vs_rest_max:.3f}" if r.identity_vs_rest_max is not None else "-"
         lines.append(
-            f"{r.portrait[:34]:34} {Path(r.clip).stem[:8]:8} {r.n_frames:6d} {idm:>6} {idn:>7} "
+            f"{r.portrait[:34]:34} {Path(r.clip).stem[:8]:8} {r.n_frames:6d} {idm:>6} {ido:>5} {idn:>7} "
             f"{ids:>5} {idr:>5} {idv:>6} "
             f"{r.background_grey:5.2f} {r.background_grey_max:6.2f} {r.ring_grey:5.2f} "
             f"{r.blinks_measured:3d}/{r.blinks_scheduled:<3d}  {r.blink_rate_per_min:5.1f} "
@@ -508,6 +544,7 @@ def table(rows: list[ClipMeasures]) -> str:
 
 def summary(rows: list[ClipMeasures]) -> dict:
     ids = [r.identity_max for r in rows if r.identity_max is not None]
+    open_ids = [r.identity_max_eyes_open for r in rows if r.identity_max_eyes_open is not None]
     durations = [d for r in rows for d in r.blink_durations_ms]
     total_min = sum(r.n_frames / r.fps for r in rows) / 60.0
     n_blinks = sum(r.blinks_measured for r in rows)
@@ -517,6 +554,10 @@ def summary(rows: list[ClipMeasures]) -> dict:
         "identity_max_ok": bool(ids) and max(ids) <= IDENTITY_MAX_TARGET,
         "identity_over_target": [f"{r.portrait} ({Path(r.clip).stem})" for r in rows
                                  if r.identity_max is not None and r.identity_max > IDENTITY_MAX_TARGET],
+        "identity_max_eyes_open": max(open_ids) if open_ids else None,
+        "identity_over_target_eyes_open": [
+            f"{r.portrait} ({Path(r.clip).stem})" for r in rows
+            if r.identity_max_eyes_open is not None and r.identity_max_eyes_open > IDENTITY_MAX_TARGET],
         "background_grey_max_of_means": max(r.background_grey for r in rows),
         "background_ok": all(r.background_grey <= BACKGROUND_TARGET_GREY for r in rows),
         "blink_rate_pooled_per_min": round(n_blinks / total_min, 1) if total_min else 0.0,
@@ -552,20 +593,26 @@ def main() -> None:
         print(f"real recording {r['video']}: blink frame {r['frame']} (closure {r['closure']}) "
               f"{r['blink_vs_open']:.3f} from the open eyes {REAL_BLINK_LAG_FRAMES} frames before; "
               f"those {r['open_vs_open']:.3f} from {REAL_BLINK_LAG_FRAMES} frames before them")
+    real_ids = real_identity()
+    for r in real_ids:
+        print(f"real recording {r['video']}: frames up to {r['max_vs_first_frame']:.3f} from its first "
+              f"frame; with any open-eyed frame as the photo, up to {r['max_vs_open_frame_median']:.3f} "
+              f"(median) and at best {r['max_vs_open_frame_best']:.3f}")
     print(table([]))
     for name, path, clip, every_n, with_sheet in jobs:
         rows.append(measure_clip(name, path, clip, OUT_DIR, every_n, with_sheet))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
         # written after every clip, so an interrupted run keeps what it measured
-        save(rows, Path(args.results), time.perf_counter() - start, real)
+        save(rows, Path(args.results), time.perf_counter() - start, real, real_ids)
     print()
     print(table(rows))
-    report = save(rows, Path(args.results), time.perf_counter() - start, real)
+    report = save(rows, Path(args.results), time.perf_counter() - start, real, real_ids)
     print(json.dumps(report["summary"], indent=1))
     print(f"wall {report['wall_s']} s; sheets in {OUT_DIR}; results in {args.results}")
 
 
-def save(rows: list[ClipMeasures], path: Path, wall_s: float, real: list[dict] | None = None) -> dict:
+def save(rows: list[ClipMeasures], path: Path, wall_s: float, real: list[dict] | None = None,
+         real_ids: list[dict] | None = None) -> dict:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "aspect": ASPECT, "seed": SEED, "short_clip": SHORT_CLIP.name, "long_clip": LONG_CLIP.name,
@@ -576,6 +623,8 @@ def save(rows: list[ClipMeasures], path: Path, wall_s: float, real: list[dict] |
         "summary": summary(rows),
         # the same identity measure between frames of real recordings, around their blinks
         "real_video_blinks": real or [],
+        # the identity target read on the real recordings, each against its own frames
+        "real_video_identity": real_ids or [],
         "clips": [asdict(r) for r in rows],
         "wall_s": round(wall_s, 1),
     }
