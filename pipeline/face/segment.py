@@ -1,6 +1,6 @@
 """Which pixels of the photo are the person: mediapipe's selfie segmentation (the general
 256 px model inside the wheel). The frame fill uses it to carry the backdrop, not the
-person's hair or clothes, past the photo's top and side edges."""
+hair the photo's top edge cuts off, above the photo."""
 
 from __future__ import annotations
 

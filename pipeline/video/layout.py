@@ -7,9 +7,9 @@ carried outward and defocused more the further they go, darkening a little: a so
 continuation of the photo, so there are never black bars or hard seams. The real pixels
 dissolve into it over a band just inside the photo's edge. Above the photo, where a head
 ends, the backdrop is carried rather than the person (mediapipe's person mask tells them
-apart): hair the top edge cuts off fades out instead of rising as a plume. (Stretching the edge row
-with one fixed blur, as this did before, drew every column of the edge into a vertical
-bar, sharp where it met the photo.)
+apart): hair the top edge cuts off fades out instead of rising as a plume. (Stretching
+the edge row with one fixed blur, as this did before, drew every column of the edge into
+a vertical bar, sharp where it met the photo.)
 """
 
 from __future__ import annotations
