@@ -3,9 +3,8 @@
 For every portrait in ../shared/eval/portraits plus examples/selfie.png, render a ~10 s clip
 from a real recording (1:1, no captions) and measure, per output frame:
 
-- identity: dlib face-descriptor distance to the photo, every frame of the short clips
-  (every IDENTITY_EVERY_N_LONG-th of the long ones), its max over all frames and over the
-  frames with the eyes open;
+- identity: dlib face-descriptor distance to the photo on every frame, its max over all
+  frames and over the frames with the eyes open;
 - background: mean absolute grey change between consecutive frames outside a generous
   head+hair+neck mask (from the first frame's landmarks), and in the ring just outside it;
 - blinks: eye aspect ratio from FaceMesh -> blink events, rate per minute, durations;
@@ -67,8 +66,7 @@ BLINK_RATE_TARGET_PER_MIN = (15.0, 26.0)
 BLINK_DURATION_TARGET_MS = (100.0, 400.0)
 
 IDENTITY_EVERY_N = 1          # the target is on every frame: a blink's deepest frame is one
-IDENTITY_EVERY_N_LONG = 10   # dlib descriptors are the slow part (~0.15 s a frame); the long
-                             # clips are for the blink rate
+IDENTITY_EVERY_N_LONG = 1     # (dlib descriptors are the slow part: ~0.15 s a frame)
 EYES_OPEN_CLOSURE = 0.2       # frames whose eye closure is under this count as eyes open
 MESH_CROP_PX = 384            # FaceMesh input: the head crop resized to this square
 CROP_MARGIN_FACE = 0.9        # measuring crop beyond the face box, in face widths
