@@ -131,7 +131,8 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     box = image[by0:by1, bx0:bx1].astype(np.float32)
     off = np.array([bx0, by0], np.float64)
 
-    gap, teethness = _gap_mask(box, p - off, eye_px)
+    lips = _lip_reference(box, p - off)
+    gap, teethness = _gap_mask(box, p - off, eye_px, lips)
     cols = np.flatnonzero(gap.any(axis=0))
     if len(cols) < 3:
         return None
@@ -158,8 +159,9 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     half = np.maximum(half, 0.0)
 
     # Where the lips meet, and how far each lip moves to get there (box px per column).
-    with_teeth = float(teethness[gap].mean()) >= TEETH_GAP_SHARE
-    wide = _wide_open(box, p - off, gap, teethness, half, eye_px)
+    teeth_share = float(teethness[gap].mean())
+    with_teeth = teeth_share >= TEETH_GAP_SHARE
+    wide = _wide_open(teeth_share, lips, half, eye_px)
     share_up = SEAM_SHARE_UP + wide * (SEAM_SHARE_UP_WIDE - SEAM_SHARE_UP)
     seam = mid_full + (2 * share_up - 1) * half
     move_up = 2 * share_up * half
@@ -180,7 +182,7 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     rigid_dn = move_dn - grow_dn
     if wide > 0:
         # Bounded by the gap's own move, so it fades out toward the corners with the gap.
-        red_dn = _red_below(box, mid_full + half, p - off, eye_px)
+        red_dn = _red_below(box, mid_full + half, p - off, eye_px, lips)
         roll = np.minimum(ROLL_IN_DN * red_dn, move_dn)
         rigid_dn = rigid_dn + wide * roll
     # Reach of the stretch above and below, per column (box px).
@@ -220,7 +222,7 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
 
     seam_y = seam + by0                         # frame px per box column
     xs = np.arange(bx0, bx1, dtype=np.float64)
-    _fill_sliver(out, xs, seam_y, half > 0.5, eye_px, _lip_reference(box, p - off))
+    _fill_sliver(out, xs, seam_y, half > 0.5, eye_px, lips)
     _draw_seam(out, p, xs, seam_y, half, eye_px)
 
     new_p = _move_points(p, xs, seam_y, (grow_up, grow_dn), (rigid_up, rigid_dn),
@@ -231,16 +233,17 @@ def close_mouth(image: np.ndarray, points_px: np.ndarray) -> ClosedMouth | None:
     return ClosedMouth(image=out, points=new_p, teeth=teeth)
 
 
-def _wide_open(box: np.ndarray, p: np.ndarray, gap: np.ndarray, teethness: np.ndarray,
-               half: np.ndarray, eye_px: float) -> float:
-    """0..1: how much this is a wide-open mouth without teeth in a colour photo."""
-    if float(teethness[gap].mean()) >= WIDE_TEETH_SHARE or _lip_reference(box, p)[0] < 0.05:
+def _wide_open(teeth_share: float, lips: tuple[float, float], half: np.ndarray, eye_px: float) -> float:
+    """0..1: how much this is a wide-open mouth without teeth (the gap's mean teeth-likeness
+    under WIDE_TEETH_SHARE) in a colour photo (`lips`: _lip_reference's redness and luma)."""
+    if teeth_share >= WIDE_TEETH_SHARE or lips[0] < 0.05:
         return 0.0
     gap_e = 2 * float(half.max()) / eye_px
     return float(np.clip((gap_e - WIDE_GAP_E) / WIDE_GAP_RAMP_E, 0, 1))
 
 
-def _red_below(box: np.ndarray, start: np.ndarray, p: np.ndarray, eye_px: float) -> np.ndarray:
+def _red_below(box: np.ndarray, start: np.ndarray, p: np.ndarray, eye_px: float,
+               lips: tuple[float, float]) -> np.ndarray:
     """Per box column: how far (px) the lower lip's red reaches below `start` (box rows).
 
     Red: redness over halfway from the skin around the mouth to the lips' median.
@@ -251,7 +254,7 @@ def _red_below(box: np.ndarray, start: np.ndarray, p: np.ndarray, eye_px: float)
     cv2.fillPoly(outer, [np.round(p[list(lm.OUTER_LIPS)]).astype(np.int32)], 1)
     g = max(1, int(round(0.05 * eye_px)))
     ring = (cv2.dilate(outer, np.ones((2 * g + 1, 2 * g + 1), np.uint8)) > 0) & (outer == 0)
-    threshold = 0.5 * (_lip_reference(box, p)[0] + float(np.median(redness[ring])))
+    threshold = 0.5 * (lips[0] + float(np.median(redness[ring])))
     out = np.zeros(w)
     for c in range(w):
         if not np.isfinite(start[c]) or int(np.ceil(start[c])) >= h:
@@ -354,10 +357,12 @@ def _redness_luma(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return redness, luma
 
 
-def _gap_mask(box: np.ndarray, p: np.ndarray, eye_px: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of the visible gap (teeth, cavity) and a teeth-likeness map, in the box."""
+def _gap_mask(box: np.ndarray, p: np.ndarray, eye_px: float, lips: tuple[float, float]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of the visible gap (teeth, cavity) and a teeth-likeness map, in the box
+    (`lips`: _lip_reference's redness and luma)."""
     h, w = box.shape[:2]
-    lip_red, lip_luma = _lip_reference(box, p)
+    lip_red, lip_luma = lips
     redness, luma = _redness_luma(box)
     teeth = (redness < TEETH_RATIO * lip_red) & (luma > 0.8 * lip_luma)
     dark = luma < CAVITY_LUMA * lip_luma
