@@ -180,8 +180,8 @@ def _fill(image: np.ndarray, affine: np.ndarray, width_px: int, height_px: int,
         behind = cv2.warpAffine(backdrop, to_small, (small_w, small_h), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         above_px = to_small[1, 2] - (np.arange(small_h, dtype=np.float32) + 0.5)
-        weight = smoothstep(above_px / (FILL_PERSON_FADE_FRAC * small_h)).astype(np.float32)
-        stretched += weight[:, None, None] * (behind - stretched)
+        to_backdrop = smoothstep(above_px / (FILL_PERSON_FADE_FRAC * small_h)).astype(np.float32)
+        stretched += to_backdrop[:, None, None] * (behind - stretched)
     # A stack of ever softer blurs; each pixel takes the one its distance calls for
     # (interpolated in log sigma, so the defocus grows smoothly).
     sigma = np.clip(FILL_DEFOCUS_PER_PX * dist, FILL_SIGMAS_PX[0], FILL_SIGMAS_PX[-1])
